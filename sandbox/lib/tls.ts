@@ -1,10 +1,14 @@
 // A throw-away certificate authority for the sandbox's https stand-ins (issue 3): one CA per run,
 // leaf certificates for loopback names, never written outside .sandbox/.
+// @peculiar/x509 resolves its providers through tsyringe, which needs the Reflect metadata polyfill.
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type KeyPair = webcrypto.CryptoKeyPair;
 
 const signingAlgorithm = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -31,12 +35,14 @@ const toPem = (der: ArrayBuffer, label: string): string =>
 
 const serial = (): string => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex');
 
-const exportKeyPem = async (key: CryptoKey): Promise<string> =>
+const exportKeyPem = async (key: webcrypto.CryptoKey): Promise<string> =>
   toPem(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 
 /** Creates a fresh CA whose certificate is valid for one day. */
-export async function createCertificateAuthority(commonName = 'Entra token broker sandbox CA'): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(signingAlgorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+export async function createCertificateAuthority(
+  commonName = 'Entra token broker sandbox CA',
+): Promise<CertificateAuthority> {
+  const keys = (await webcrypto.subtle.generateKey(signingAlgorithm, true, ['sign', 'verify'])) as KeyPair;
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + 24 * 3600_000);
   const caCert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -55,7 +61,10 @@ export async function createCertificateAuthority(commonName = 'Entra token broke
   const keyPem = await exportKeyPem(keys.privateKey);
 
   async function issue(names: readonly string[] = ['localhost', '127.0.0.1', '::1']): Promise<PemPair> {
-    const leafKeys = (await webcrypto.subtle.generateKey(signingAlgorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const leafKeys = (await webcrypto.subtle.generateKey(signingAlgorithm, true, [
+      'sign',
+      'verify',
+    ])) as KeyPair;
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject: `CN=${names[0] ?? 'localhost'}`,
@@ -67,10 +76,16 @@ export async function createCertificateAuthority(commonName = 'Entra token broke
       signingAlgorithm,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.KeyUsagesExtension(
+          x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+          true,
+        ),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension(
-          names.map((value) => ({ type: /^[\d.]+$|:/.test(value) ? ('ip' as const) : ('dns' as const), value })),
+          names.map((value) => ({
+            type: /^[\d.]+$|:/.test(value) ? ('ip' as const) : ('dns' as const),
+            value,
+          })),
         ),
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ],

@@ -1,0 +1,37 @@
+// Structured logging over the Functions InvocationContext. Every event has an allow-list of fields,
+// so a token, an assertion or a request body cannot reach a log line by accident.
+
+/** Events the broker emits, with the only fields each may carry. */
+export const LOG_EVENTS = {
+  'health.checked': ['status'],
+  'request.failed': ['function', 'errorName', 'errorCode'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type LogEvent = keyof typeof LOG_EVENTS;
+export type LogFields<E extends LogEvent> = Partial<
+  Record<(typeof LOG_EVENTS)[E][number], string | number | boolean | readonly string[]>
+>;
+
+/** The subset of InvocationContext the logger writes through. */
+export interface LogTarget {
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** Writes one JSON line `{event, ...fields}`; fields not on the event's allow-list are dropped. */
+export function logEvent<E extends LogEvent>(
+  target: LogTarget,
+  level: LogLevel,
+  event: E,
+  fields: LogFields<E>,
+): void {
+  const allowed: readonly string[] = LOG_EVENTS[event];
+  const line: Record<string, unknown> = { event };
+  for (const [key, value] of Object.entries(fields)) {
+    if (allowed.includes(key)) line[key] = value;
+  }
+  target[level](JSON.stringify(line));
+}
