@@ -1,7 +1,8 @@
 // Starts a Hono app on loopback over http or https and hands back its URL and a close function.
-import type { AddressInfo } from 'node:net';
+
 import http from 'node:http';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { PemPair } from './tls.js';

@@ -1,0 +1,59 @@
+// toWireError: exposed errors keep their code and description; anything else becomes a fixed 500.
+import { describe, expect, it } from 'vitest';
+import { BrokerError, toWireError } from '../../shared/errors.js';
+import { type LogTarget, logEvent } from '../../shared/log.js';
+
+const noStore = {
+  'Content-Type': 'application/json;charset=UTF-8',
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+};
+
+describe('toWireError', () => {
+  it.each([
+    ['invalid_request', 400, 'subject_token is missing'],
+    ['invalid_grant', 401, 'the subject token has expired'],
+    ['access_denied', 403, 'policy refused'],
+    ['invalid_target', 400, 'unknown target'],
+  ] as const)('exposes %s with status %i', (code, status, description) => {
+    const wire = toWireError(new BrokerError(code, status, description, { cause: new Error('internal') }));
+
+    expect(wire).toEqual({ status, headers: noStore, body: { error: code, error_description: description } });
+  });
+
+  it('sends Retry-After (whole seconds) with temporarily_unavailable and keeps its description', () => {
+    const wire = toWireError(
+      new BrokerError('temporarily_unavailable', 503, 'Entra is unreachable', { retryAfterSeconds: 4.2 }),
+    );
+
+    expect(wire.status).toBe(503);
+    expect(wire.headers['Retry-After']).toBe('5');
+    expect(wire.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'Entra is unreachable',
+    });
+  });
+
+  it.each([
+    ['a plain Error', new Error('eyJhbGciOiJSUzI1NiJ9.secret.token')],
+    ['a server_error BrokerError', new BrokerError('server_error', 500, 'db password is hunter2')],
+    ['a thrown string', 'eyJhbGciOiJSUzI1NiJ9.secret.token'],
+  ])('hides %s behind a fixed 500', (_name, thrown) => {
+    const wire = toWireError(thrown);
+
+    expect(wire.status).toBe(500);
+    expect(wire.body.error).toBe('server_error');
+    expect(JSON.stringify(wire)).not.toMatch(/secret|hunter2/);
+  });
+});
+
+describe('logEvent', () => {
+  it('drops every field that is not on the event allow-list', () => {
+    const lines: string[] = [];
+    const target: LogTarget = { info: (line) => lines.push(String(line)), warn: () => {}, error: () => {} };
+
+    logEvent(target, 'info', 'health.checked', { status: 'ok', token: 'eyJ.secret' } as never);
+
+    expect(lines).toEqual(['{"event":"health.checked","status":"ok"}']);
+  });
+});
