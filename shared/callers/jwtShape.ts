@@ -1,0 +1,125 @@
+// Checks a caller's JWT must pass before jose sees it (perf-reliability.md §2.5, §4.2 A): a size
+// cap, compact JWS shape, JSON objects without duplicate names, no control characters in claims.
+// jose accepts a 1.3 MB token, a duplicated `sub` (last wins) and a `sub` with a newline.
+
+/** Why a token failed its shape check; the verifier turns this into `invalid_grant`. */
+export class JwtShapeError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'JwtShapeError';
+  }
+}
+
+export interface JwtShapeOptions {
+  /** Largest accepted token, in bytes (the token is ASCII when well formed). */
+  maxBytes: number;
+}
+
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+// C0 controls, DEL and C1 controls: never legitimate in an identifier, and a log-injection vector.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Checks size, shape and JSON hygiene of an unverified JWT and returns its decoded header and
+ * payload objects. No token component has been verified when this returns; it only refuses tokens
+ * that must never reach the signature check.
+ */
+export function checkJwtShape(
+  token: string,
+  options: JwtShapeOptions,
+): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  if (token.length === 0) throw new JwtShapeError('the subject token is empty');
+  if (token.length > options.maxBytes) {
+    throw new JwtShapeError(`the subject token is larger than ${options.maxBytes} bytes`);
+  }
+  const segments = token.split('.');
+  if (segments.length !== 3)
+    throw new JwtShapeError('the subject token is not a compact JWS (three segments)');
+  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+  if (
+    ![headerSegment, payloadSegment, signatureSegment].every((segment) => BASE64URL_SEGMENT.test(segment))
+  ) {
+    throw new JwtShapeError('the subject token has an empty or non-base64url segment');
+  }
+  const header = parseObject(headerSegment, 'header');
+  const payload = parseObject(payloadSegment, 'payload');
+  const controlled = findControlCharacter(payload);
+  if (controlled !== undefined) {
+    throw new JwtShapeError(`the subject token's claim "${controlled}" contains a control character`);
+  }
+  return { header, payload };
+}
+
+function parseObject(segment: string, part: 'header' | 'payload'): Record<string, unknown> {
+  const text = Buffer.from(segment, 'base64url').toString('utf8');
+  if (text.includes('\uFFFD')) throw new JwtShapeError(`the subject token's ${part} is not valid UTF-8`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new JwtShapeError(`the subject token's ${part} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new JwtShapeError(`the subject token's ${part} is not a JSON object`);
+  }
+  const duplicate = findDuplicateName(text);
+  if (duplicate !== undefined) {
+    throw new JwtShapeError(`the subject token's ${part} repeats the name "${printable(duplicate)}"`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Returns the first member name that appears twice in one JSON object, at any depth. Runs only on
+ * text JSON.parse has accepted, so it can scan without validating. Written by hand: JSON.parse keeps
+ * the last duplicate silently (RFC 7519 §4 allows only reject-or-last-wins), and no maintained
+ * library reports duplicates.
+ */
+export function findDuplicateName(json: string): string | undefined {
+  const stack: Array<Set<string> | null> = [];
+  let expectName = false;
+  for (let i = 0; i < json.length; i++) {
+    const char = json[i];
+    if (char === '{') {
+      stack.push(new Set());
+      expectName = true;
+    } else if (char === '[') {
+      stack.push(null);
+    } else if (char === '}' || char === ']') {
+      stack.pop();
+      expectName = false;
+    } else if (char === ',') {
+      expectName = stack.at(-1) instanceof Set;
+    } else if (char === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      if (expectName) {
+        const name = JSON.parse(json.slice(i, end + 1)) as string;
+        const names = stack.at(-1);
+        if (names?.has(name)) return name;
+        names?.add(name);
+        expectName = false;
+      }
+      i = end;
+    }
+  }
+  return undefined;
+}
+
+function findControlCharacter(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return CONTROL_CHARACTERS.test(value) ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (CONTROL_CHARACTERS.test(key)) return printable(childPath);
+    const found = findControlCharacter(child, childPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Claim names go into error descriptions: keep them short and free of control characters. */
+function printable(name: string): string {
+  return name.replace(new RegExp(CONTROL_CHARACTERS.source, 'g'), '?').slice(0, 64);
+}
