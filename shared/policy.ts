@@ -1,0 +1,163 @@
+// The first policy format (issue 4): rules from verified caller principals to named targets, and
+// targets (tenant, Entra client, allowed scopes, token source). Schema-checked and compiled once;
+// fails closed; every decision carries a reason code. Version 1 is kept forward-compatible: unknown
+// top-level keys are refused, so a newer file never half-loads in an older broker.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { CallerPrincipal } from './callers/callerVerifier.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TENANT = z
+  .string()
+  .refine(
+    (value) => GUID.test(value) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value),
+    'must be a tenant GUID or domain',
+  );
+const NAME = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be 1-64 letters, digits, ".", "_" or "-"');
+// Entra's client-credentials flow takes exactly one resource with /.default (protocols.md §A.2).
+const SCOPE = z.string().regex(/^\S+\/\.default$/, 'must be one resource followed by /.default');
+
+const googleCaller = z
+  .object({
+    kind: z.literal('google'),
+    subject: z
+      .string()
+      .regex(/^[0-9]{1,255}$/, 'must be a Google unique id')
+      .optional(),
+    email: z.string().email().optional(),
+    projectId: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((caller) => caller.subject !== undefined || caller.email !== undefined, {
+    message: 'a google caller needs "subject" or "email"; a project alone admits every account in it',
+  });
+
+const target = z
+  .object({
+    tenant: TENANT,
+    clientId: z.string().regex(GUID, 'must be a client id GUID'),
+    scopes: z.array(SCOPE).min(1),
+    source: z.enum(['gcpMetadata']),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const policySchema = z
+  .object({
+    version: z.literal(1),
+    targets: z.record(NAME, target),
+    rules: z.array(
+      z
+        .object({
+          name: NAME,
+          callers: z.array(googleCaller).min(1),
+          targets: z.array(NAME).min(1),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const names = new Set<string>();
+    policy.rules.forEach((rule, index) => {
+      if (names.has(rule.name))
+        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: 'is used twice' });
+      names.add(rule.name);
+      rule.targets.forEach((name, t) => {
+        if (!(name in policy.targets)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index, 'targets', t],
+            message: `names no target "${name}"`,
+          });
+        }
+      });
+    });
+  });
+
+export type PolicyDocument = z.infer<typeof policySchema>;
+export type Target = z.infer<typeof target> & { name: string };
+
+/** Why the policy decided as it did; goes to the audit line. */
+export type PolicyReason =
+  | 'rule_matched'
+  | 'no_rule_matches'
+  | 'unknown_target'
+  | 'scope_not_allowed'
+  | 'scope_missing';
+
+export type PolicyDecision =
+  | { allowed: true; reason: 'rule_matched'; rule: string; target: Target; scope: string }
+  | { allowed: false; reason: Exclude<PolicyReason, 'rule_matched'>; target?: Target };
+
+export interface Policy {
+  /** Decides whether `caller` may obtain `scope` (or the target's only scope) for `targetName`. */
+  decide(caller: CallerPrincipal, targetName: string, scope: string | undefined): PolicyDecision;
+  readonly targets: ReadonlyMap<string, Target>;
+}
+
+/** The policy file is invalid; the message lists each problem with its JSON path. */
+export class PolicyError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid policy: ${problems.join('; ')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+/** Validates a parsed policy document and compiles it. */
+export function compilePolicy(document: unknown): Policy {
+  const parsed = policySchema.safeParse(document);
+  if (!parsed.success) {
+    throw new PolicyError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`),
+    );
+  }
+  const targets = new Map(Object.entries(parsed.data.targets).map(([name, t]) => [name, { ...t, name }]));
+  const rules = parsed.data.rules;
+  return {
+    targets,
+    decide(caller, targetName, scope) {
+      const found = Object.hasOwn(parsed.data.targets, targetName) ? targets.get(targetName) : undefined;
+      if (!found) return { allowed: false, reason: 'unknown_target' };
+      const rule = rules.find(
+        (candidate) =>
+          candidate.targets.includes(targetName) && candidate.callers.some((c) => callerMatches(c, caller)),
+      );
+      if (!rule) return { allowed: false, reason: 'no_rule_matches', target: found };
+      const chosen = scope ?? (found.scopes.length === 1 ? found.scopes[0] : undefined);
+      if (chosen === undefined) return { allowed: false, reason: 'scope_missing', target: found };
+      if (!found.scopes.includes(chosen))
+        return { allowed: false, reason: 'scope_not_allowed', target: found };
+      return { allowed: true, reason: 'rule_matched', rule: rule.name, target: found, scope: chosen };
+    },
+  };
+}
+
+/** Every field the rule names must equal the principal's exactly (case-sensitive, as Entra matches). */
+function callerMatches(rule: z.infer<typeof googleCaller>, caller: CallerPrincipal): boolean {
+  return (
+    rule.kind === caller.kind &&
+    (rule.subject === undefined || rule.subject === caller.subject) &&
+    (rule.email === undefined || rule.email === caller.email) &&
+    (rule.projectId === undefined || rule.projectId === caller.projectId)
+  );
+}
+
+/** Reads and compiles the policy file; errors name the file and each problem, never its content. */
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PolicyError([`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new PolicyError([`${path} is not valid JSON`]);
+  }
+  return compilePolicy(document);
+}

@@ -1,0 +1,46 @@
+// Configuration: defaults, cross-checks, and errors that name the variable.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../shared/config.js';
+
+const minimal = {
+  BROKER_AUDIENCE: 'https://broker.example.com',
+  BROKER_POLICY_FILE: '/etc/broker/policy.json',
+};
+
+describe('loadConfig', () => {
+  it('applies documented defaults and freezes the result', () => {
+    const config = loadConfig(minimal);
+
+    expect(config).toMatchObject({
+      ENTRA_AUTHORITY_HOST: 'https://login.microsoftonline.com',
+      TOKEN_EXCHANGE_AUDIENCE: 'api://AzureADTokenExchange',
+      GOOGLE_JWKS_URL: 'https://www.googleapis.com/oauth2/v3/certs',
+      CALLER_TOKEN_MAX_BYTES: 8192,
+      CALLER_CLOCK_SKEW_SECONDS: 60,
+      TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: 300,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    [{}, 'BROKER_AUDIENCE is required'],
+    [
+      { ...minimal, ENTRA_AUTHORITY_HOST: 'http://login.example' },
+      'ENTRA_AUTHORITY_HOST must be an https URL',
+    ],
+    [
+      { ...minimal, GOOGLE_JWKS_URL: 'https://keys.example/certs?x=1' },
+      'GOOGLE_JWKS_URL must carry no query',
+    ],
+    [{ ...minimal, CALLER_CLOCK_SKEW_SECONDS: '900' }, 'CALLER_CLOCK_SKEW_SECONDS must be at most 300'],
+    [{ ...minimal, ENTRA_TIMEOUT_MS: 'soon' }, 'ENTRA_TIMEOUT_MS must be a whole number'],
+    [{ ...minimal, TOKEN_MIN_REMAINING_SECONDS: '-5' }, 'TOKEN_MIN_REMAINING_SECONDS must be positive'],
+  ])('refuses %o naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes other variables of the environment', () => {
+    expect(() => loadConfig({ SECRET_THING: 'hunter2' })).toThrow(/^(?!.*hunter2)/s);
+  });
+});

@@ -1,0 +1,216 @@
+// The first policy format: schema errors name their path; decisions fail closed with a reason.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { GooglePrincipal } from '../../shared/callers/callerVerifier.js';
+import { compilePolicy, loadPolicyFile, type PolicyError } from '../../shared/policy.js';
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const CLIENT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const VAULT = 'https://vault.azure.net/.default';
+const GRAPH = 'https://graph.microsoft.com/.default';
+
+const document = () => ({
+  version: 1,
+  targets: {
+    'vault-reader': { tenant: TENANT, clientId: CLIENT, scopes: [VAULT], source: 'gcpMetadata' },
+    'two-apis': {
+      tenant: 'contoso.onmicrosoft.com',
+      clientId: CLIENT,
+      scopes: [VAULT, GRAPH],
+      source: 'gcpMetadata',
+    },
+  },
+  rules: [
+    {
+      name: 'by-subject',
+      callers: [{ kind: 'google', subject: '123' }],
+      targets: ['vault-reader', 'two-apis'],
+    },
+    {
+      name: 'by-email-in-project',
+      callers: [{ kind: 'google', email: 'a@p.iam.gserviceaccount.com', projectId: 'p' }],
+      targets: ['vault-reader'],
+    },
+  ],
+});
+
+const caller = (overrides: Partial<GooglePrincipal> = {}): GooglePrincipal => ({
+  kind: 'google',
+  issuer: 'https://accounts.google.com',
+  subject: '999',
+  email: undefined,
+  projectId: undefined,
+  ...overrides,
+});
+
+describe('policy decisions', () => {
+  const policy = compilePolicy(document());
+
+  it.each([
+    [
+      'a subject rule, default scope',
+      caller({ subject: '123' }),
+      'vault-reader',
+      undefined,
+      { allowed: true, reason: 'rule_matched', rule: 'by-subject', scope: VAULT },
+    ],
+    [
+      'an email+project rule',
+      caller({ email: 'a@p.iam.gserviceaccount.com', projectId: 'p' }),
+      'vault-reader',
+      VAULT,
+      { allowed: true, rule: 'by-email-in-project' },
+    ],
+    [
+      'an explicit second scope',
+      caller({ subject: '123' }),
+      'two-apis',
+      GRAPH,
+      { allowed: true, scope: GRAPH },
+    ],
+    [
+      'a subject that only starts like the rule',
+      caller({ subject: '1234' }),
+      'vault-reader',
+      undefined,
+      { allowed: false, reason: 'no_rule_matches' },
+    ],
+    [
+      'an email in another project',
+      caller({ email: 'a@p.iam.gserviceaccount.com', projectId: 'q' }),
+      'vault-reader',
+      undefined,
+      { allowed: false, reason: 'no_rule_matches' },
+    ],
+    [
+      'an email in another case',
+      caller({ email: 'A@p.iam.gserviceaccount.com', projectId: 'p' }),
+      'vault-reader',
+      undefined,
+      { allowed: false, reason: 'no_rule_matches' },
+    ],
+    [
+      'a target the rule does not name',
+      caller({ email: 'a@p.iam.gserviceaccount.com', projectId: 'p' }),
+      'two-apis',
+      VAULT,
+      { allowed: false, reason: 'no_rule_matches' },
+    ],
+    [
+      'an unknown target',
+      caller({ subject: '123' }),
+      'nope',
+      undefined,
+      { allowed: false, reason: 'unknown_target' },
+    ],
+    [
+      'an inherited property name as target',
+      caller({ subject: '123' }),
+      'constructor',
+      undefined,
+      { allowed: false, reason: 'unknown_target' },
+    ],
+    [
+      'a scope outside the target',
+      caller({ subject: '123' }),
+      'vault-reader',
+      GRAPH,
+      { allowed: false, reason: 'scope_not_allowed' },
+    ],
+    [
+      'no scope where the target has two',
+      caller({ subject: '123' }),
+      'two-apis',
+      undefined,
+      { allowed: false, reason: 'scope_missing' },
+    ],
+  ])('%s', (_name, principal, targetName, scope, expected) => {
+    expect(policy.decide(principal, targetName, scope)).toMatchObject(expected);
+  });
+});
+
+describe('policy schema', () => {
+  const problems = (mutate: (d: ReturnType<typeof document>) => unknown): string[] => {
+    try {
+      compilePolicy(mutate(document()));
+    } catch (error) {
+      return (error as PolicyError).problems as string[];
+    }
+    return [];
+  };
+
+  it.each([
+    [
+      'a rule naming no target',
+      (d: ReturnType<typeof document>) => {
+        d.rules[0]?.targets.push('ghost');
+        return d;
+      },
+      'rules.0.targets.2 names no target "ghost"',
+    ],
+    [
+      'a scope without /.default',
+      (d: ReturnType<typeof document>) => {
+        d.targets['vault-reader'].scopes = ['https://vault.azure.net/read'];
+        return d;
+      },
+      'targets.vault-reader.scopes.0 must be one resource followed by /.default',
+    ],
+    [
+      'a project-only caller',
+      (d: ReturnType<typeof document>) => {
+        d.rules[0] = {
+          name: 'x',
+          callers: [{ kind: 'google', projectId: 'p' } as never],
+          targets: ['vault-reader'],
+        };
+        return d;
+      },
+      'rules.0.callers.0 a google caller needs "subject" or "email"; a project alone admits every account in it',
+    ],
+    [
+      'a duplicate rule name',
+      (d: ReturnType<typeof document>) => {
+        d.rules.push({ ...d.rules[0] } as never);
+        return d;
+      },
+      'rules.2.name is used twice',
+    ],
+    [
+      'an unknown top-level key',
+      (d: ReturnType<typeof document>) => ({ ...d, defaults: {} }),
+      '(root) Unrecognized key: "defaults"',
+    ],
+    [
+      'a bad client id',
+      (d: ReturnType<typeof document>) => {
+        d.targets['vault-reader'].clientId = 'nope';
+        return d;
+      },
+      'targets.vault-reader.clientId must be a client id GUID',
+    ],
+    [
+      'a newer version',
+      (d: ReturnType<typeof document>) => ({ ...d, version: 2 }),
+      'version Invalid input: expected 1',
+    ],
+  ])('refuses %s', (_name, mutate, problem) => {
+    expect(problems(mutate)).toContain(problem);
+  });
+
+  it('loads a file, and names the file when it cannot be read or parsed', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'policy-'));
+    await writeFile(path.join(dir, 'good.json'), JSON.stringify(document()));
+    await writeFile(path.join(dir, 'bad.json'), '{ not json');
+
+    expect((await loadPolicyFile(path.join(dir, 'good.json'))).targets.size).toBe(2);
+    await expect(loadPolicyFile(path.join(dir, 'bad.json'))).rejects.toThrow(
+      `invalid policy: ${dir}/bad.json is not valid JSON`,
+    );
+    await expect(loadPolicyFile(path.join(dir, 'none.json'))).rejects.toThrow(
+      `${dir}/none.json cannot be read (ENOENT)`,
+    );
+  });
+});
