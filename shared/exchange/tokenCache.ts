@@ -1,0 +1,107 @@
+// The broker's Entra token cache (perf-reliability.md §5.1, §4.2 F): one entry per tenant + client +
+// scope, single-flight per key, refresh-ahead without making callers wait, serve-stale-on-error,
+// Retry-After honoured per key, and a bounded size with least-recently-used eviction.
+import type { Clock } from '../clock.js';
+import type { EntraToken } from './entraClient.js';
+
+export interface TokenCacheOptions {
+  clock: Clock;
+  /** Start refreshing this long before expiry, in ms; the cached token is still served meanwhile. */
+  refreshBeforeMs: number;
+  /** Never hand out a token with less than this left, in ms. */
+  minRemainingMs: number;
+  maxEntries: number;
+}
+
+/** No usable token and Entra may not be asked yet: the caller gets 503 with this Retry-After. */
+export class TokenCacheBlockedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`token requests for this target are paused for ${retryAfterSeconds} s after Entra throttled`);
+    this.name = 'TokenCacheBlockedError';
+  }
+}
+
+export interface TokenCacheResult {
+  token: EntraToken;
+  /** 'hit' served from cache (possibly while a refresh runs), 'miss' waited for Entra. */
+  from: 'hit' | 'miss';
+}
+
+interface Entry {
+  token?: EntraToken;
+  inFlight?: Promise<EntraToken>;
+  blockedUntil?: number;
+}
+
+/** Fetches a token; the error may carry `retryAfterSeconds` to pause this key. */
+export type TokenFetcher = () => Promise<EntraToken>;
+
+export class TokenCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(readonly options: TokenCacheOptions) {}
+
+  /** Key of an Entra token: the three values Entra issues on, joined unambiguously. */
+  static key(tenant: string, clientId: string, scope: string): string {
+    return JSON.stringify([tenant.toLowerCase(), clientId.toLowerCase(), scope]);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Returns a usable token for `key`, calling `fetcher` at most once at a time per key. */
+  async get(key: string, fetcher: TokenFetcher): Promise<TokenCacheResult> {
+    const now = this.options.clock.now();
+    const entry = this.#touch(key);
+    const usable =
+      entry.token && entry.token.expiresAtMs - this.options.minRemainingMs > now ? entry.token : undefined;
+    const blocked = entry.blockedUntil !== undefined && entry.blockedUntil > now;
+
+    if (usable) {
+      const dueForRefresh = usable.expiresAtMs - this.options.refreshBeforeMs <= now;
+      // Refresh ahead in the background; a failure keeps the still-valid token (F3, F4).
+      if (dueForRefresh && !blocked) this.#start(key, entry, fetcher).catch(() => undefined);
+      return { token: usable, from: 'hit' };
+    }
+    if (blocked && !entry.inFlight) {
+      throw new TokenCacheBlockedError(Math.ceil(((entry.blockedUntil as number) - now) / 1000));
+    }
+    return { token: await this.#start(key, entry, fetcher), from: 'miss' };
+  }
+
+  #start(key: string, entry: Entry, fetcher: TokenFetcher): Promise<EntraToken> {
+    if (entry.inFlight) return entry.inFlight;
+    // The body runs to its first await synchronously, so `finally` always runs after the assignment below.
+    const flight = (async () => {
+      try {
+        const token = await fetcher();
+        entry.token = token;
+        entry.blockedUntil = undefined;
+        return token;
+      } catch (error) {
+        const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+        if (typeof retryAfter === 'number') entry.blockedUntil = this.options.clock.now() + retryAfter * 1000;
+        throw error;
+      } finally {
+        entry.inFlight = undefined;
+        const empty = !entry.token && entry.blockedUntil === undefined;
+        if (empty && this.#entries.get(key) === entry) this.#entries.delete(key);
+      }
+    })();
+    entry.inFlight = flight;
+    return flight;
+  }
+
+  /** Moves `key` to the most-recent end, creating it, and evicts the least recently used past the cap. */
+  #touch(key: string): Entry {
+    const entry = this.#entries.get(key) ?? {};
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    while (this.#entries.size > this.options.maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+    return entry;
+  }
+}

@@ -1,0 +1,140 @@
+// The Entra token cache: single flight, refresh-ahead, stale-on-error, Retry-After, LRU bound.
+import { describe, expect, it } from 'vitest';
+import type { EntraToken } from '../../../shared/exchange/entraClient.js';
+import { TokenCache, TokenCacheBlockedError } from '../../../shared/exchange/tokenCache.js';
+
+const MINUTE = 60_000;
+
+function setup(maxEntries = 100) {
+  const clock = { t: 1_000_000, now: () => clock.t };
+  const cache = new TokenCache({ clock, refreshBeforeMs: 5 * MINUTE, minRemainingMs: MINUTE, maxEntries });
+  let calls = 0;
+  const pending: Array<{ resolve: (t: EntraToken) => void; reject: (e: unknown) => void }> = [];
+  const fetcher = () => {
+    calls++;
+    return new Promise<EntraToken>((resolve, reject) => pending.push({ resolve, reject }));
+  };
+  const token = (name: string, lifetimeMs = 60 * MINUTE): EntraToken => ({
+    accessToken: name,
+    expiresAtMs: clock.t + lifetimeMs,
+  });
+  return { clock, cache, fetcher, token, pending, calls: () => calls };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('TokenCache', () => {
+  it('makes one upstream call for 500 concurrent cold requests and gives all the same token (F1)', async () => {
+    const { cache, fetcher, token, pending, calls } = setup();
+
+    const results = Array.from({ length: 500 }, () => cache.get('k', fetcher));
+    pending[0]?.resolve(token('t1'));
+    const tokens = await Promise.all(results);
+
+    expect(calls()).toBe(1);
+    expect(new Set(tokens.map((r) => r.token.accessToken))).toEqual(new Set(['t1']));
+    expect(tokens.every((r) => r.from === 'miss')).toBe(true);
+  });
+
+  it('keeps keys apart (F2)', async () => {
+    const { cache, token, calls, fetcher, pending } = setup();
+    const a = cache.get(TokenCache.key('t', 'c', 'https://vault.azure.net/.default'), fetcher);
+    const b = cache.get(TokenCache.key('t', 'c', 'https://graph.microsoft.com/.default'), fetcher);
+    pending[0]?.resolve(token('vault'));
+    pending[1]?.resolve(token('graph'));
+
+    expect([(await a).token.accessToken, (await b).token.accessToken]).toEqual(['vault', 'graph']);
+    expect(calls()).toBe(2);
+  });
+
+  it('serves from cache until the refresh window, then refreshes in the background without waiting (F3)', async () => {
+    const { clock, cache, fetcher, token, pending, calls } = setup();
+    const first = cache.get('k', fetcher);
+    pending[0]?.resolve(token('old'));
+    await first;
+
+    clock.t += 50 * MINUTE;
+    expect(await cache.get('k', fetcher)).toEqual({
+      token: expect.objectContaining({ accessToken: 'old' }),
+      from: 'hit',
+    });
+    expect(calls()).toBe(1);
+
+    clock.t += 6 * MINUTE; // 4 minutes left: inside refreshBefore (5), outside minRemaining (1)
+    const during = await cache.get('k', fetcher);
+    expect(during).toEqual({ token: expect.objectContaining({ accessToken: 'old' }), from: 'hit' });
+    expect(calls()).toBe(2);
+
+    pending[1]?.resolve(token('new'));
+    await settle();
+    expect((await cache.get('k', fetcher)).token.accessToken).toBe('new');
+  });
+
+  it('keeps serving the valid token when a background refresh fails (F4)', async () => {
+    const { clock, cache, fetcher, token, pending } = setup();
+    const first = cache.get('k', fetcher);
+    pending[0]?.resolve(token('old'));
+    await first;
+    clock.t += 56 * MINUTE;
+
+    await cache.get('k', fetcher);
+    pending[1]?.reject(new Error('Entra 503'));
+    await settle();
+
+    expect((await cache.get('k', fetcher)).token.accessToken).toBe('old');
+  });
+
+  it('never hands out a token with less than minRemaining left (F7)', async () => {
+    const { clock, cache, fetcher, token, pending } = setup();
+    const first = cache.get('k', fetcher);
+    pending[0]?.resolve(token('old'));
+    await first;
+    clock.t += 59.5 * MINUTE;
+
+    const next = cache.get('k', fetcher);
+    pending[1]?.reject(new Error('Entra down'));
+
+    await expect(next).rejects.toThrow('Entra down');
+  });
+
+  it('pauses a key for Retry-After after throttling, then asks again (F5)', async () => {
+    const { clock, cache, fetcher, pending, token, calls } = setup();
+    const first = cache.get('k', fetcher);
+    pending[0]?.reject(Object.assign(new Error('429'), { retryAfterSeconds: 60 }));
+    await expect(first).rejects.toThrow('429');
+
+    clock.t += 30_000;
+    const blocked = await cache.get('k', fetcher).catch((error: unknown) => error);
+    expect(blocked).toBeInstanceOf(TokenCacheBlockedError);
+    expect((blocked as TokenCacheBlockedError).retryAfterSeconds).toBe(30);
+    expect(calls()).toBe(1);
+
+    clock.t += 31_000;
+    const again = cache.get('k', fetcher);
+    pending[1]?.resolve(token('after'));
+    expect((await again).token.accessToken).toBe('after');
+    expect(calls()).toBe(2);
+  });
+
+  it('forgets a key whose only fetch failed without Retry-After', async () => {
+    const { cache, fetcher, pending } = setup();
+    const first = cache.get('k', fetcher);
+    pending[0]?.reject(new Error('refused'));
+    await expect(first).rejects.toThrow();
+
+    expect(cache.size).toBe(0);
+  });
+
+  it('evicts the least recently used key past maxEntries (F12)', async () => {
+    const { cache, token } = setup(2);
+    const immediate = (name: string) => () => Promise.resolve(token(name));
+    await cache.get('a', immediate('a'));
+    await cache.get('b', immediate('b'));
+    await cache.get('a', immediate('a2'));
+    await cache.get('c', immediate('c'));
+
+    expect(cache.size).toBe(2);
+    expect((await cache.get('a', immediate('a3'))).token.accessToken).toBe('a');
+    expect((await cache.get('b', immediate('b2'))).from).toBe('miss');
+  });
+});
