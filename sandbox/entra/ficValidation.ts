@@ -44,6 +44,8 @@ export interface FicError {
   code: FicErrorCode;
   message: string;
   value?: string;
+  /** The clashing issuer, for `issuer_subject_conflict` (Graph names it in its message). */
+  issuer?: string;
 }
 
 /** Either the value or a typed error; the directory never throws for a caller's mistake. */
@@ -178,11 +180,12 @@ export function checkFicSiblings(
     candidate.subject !== null &&
     siblings.some((other) => other.issuer === candidate.issuer && other.subject === candidate.subject)
   ) {
-    return ficError(
+    const error = ficError(
       'issuer_subject_conflict',
       'the issuer and subject combination already exists',
       candidate.subject,
     );
+    return { ...error, issuer: candidate.issuer };
   }
   if (adding && siblings.length >= MAX_FICS_PER_OWNER) {
     return ficError(
