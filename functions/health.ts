@@ -1,15 +1,48 @@
-// GET /api/health: liveness. Answers as long as the worker can run a handler; touches no peer.
+// GET /api/health (alive) and GET /api/ready (configuration and policy loaded, token sources reachable).
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getBroker } from '../shared/broker.js';
+import { ConfigError } from '../shared/config.js';
 import { logEvent } from '../shared/log.js';
+import { PolicyError } from '../shared/policy.js';
+import { SourceError } from '../shared/sources/tokenSource.js';
 
-/** Always 200 while the process is alive; readiness (config, policy, sources) is /api/ready. */
+const noStore = { 'Cache-Control': 'no-store' };
+
+/** Always 200 while the process is alive; touches no peer. */
 export async function health(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   logEvent(context, 'info', 'health.checked', { status: 'ok' });
+  return { status: 200, headers: noStore, jsonBody: { status: 'ok' } };
+}
+
+/** 200 when the broker can serve: config valid, policy loaded, every token source answers; else 503 with the problems. */
+export async function ready(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const problems: string[] = [];
+  let targets = 0;
+  const sources: Record<string, 'ok' | 'unavailable'> = {};
+  try {
+    const broker = await getBroker();
+    targets = broker.exchange.policy.targets.size;
+    for (const [name, source] of broker.exchange.sources) {
+      try {
+        await source.getAssertion();
+        sources[name] = 'ok';
+      } catch (error) {
+        sources[name] = 'unavailable';
+        problems.push(error instanceof SourceError ? error.message : `token source ${name} failed`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof PolicyError) problems.push(...error.problems);
+    else problems.push('the broker could not start; see the logs');
+  }
+  const status = problems.length === 0 ? 'ready' : 'not_ready';
+  logEvent(context, problems.length === 0 ? 'info' : 'warn', 'health.checked', { status });
   return {
-    status: 200,
-    headers: { 'Cache-Control': 'no-store' },
-    jsonBody: { status: 'ok' },
+    status: problems.length === 0 ? 200 : 503,
+    headers: noStore,
+    jsonBody: problems.length === 0 ? { status, targets, sources } : { status, problems, sources },
   };
 }
 
 app.http('health', { route: 'health', methods: ['GET'], authLevel: 'anonymous', handler: health });
+app.http('ready', { route: 'ready', methods: ['GET'], authLevel: 'anonymous', handler: ready });

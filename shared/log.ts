@@ -5,6 +5,22 @@
 export const LOG_EVENTS = {
   'health.checked': ['status'],
   'request.failed': ['function', 'errorName', 'errorCode'],
+  'token.decision': [
+    'outcome',
+    'status',
+    'reason',
+    'caller',
+    'target',
+    'scope',
+    'rule',
+    'aadsts',
+    'subjectTokenSha256',
+    'tokenSha256',
+    'expiresAt',
+    'cache',
+    'durationMs',
+  ],
+  'broker.misconfigured': ['errorName', 'problems'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type LogEvent = keyof typeof LOG_EVENTS;
@@ -34,4 +50,28 @@ export function logEvent<E extends LogEvent>(
     if (allowed.includes(key)) line[key] = value;
   }
   target[level](JSON.stringify(line));
+}
+
+/**
+ * Logs a request failure that is not a plain refusal: the error's class and code only, never its
+ * message (a library message may carry a URL or a payload). Refusals are already in the audit line.
+ */
+export function reportFailure(target: LogTarget, functionName: string, error: unknown): void {
+  const exposed =
+    typeof error === 'object' && error !== null && (error as { expose?: unknown }).expose === true;
+  if (exposed) return;
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (name === 'ConfigError' || name === 'PolicyError') {
+    logEvent(target, 'error', 'broker.misconfigured', {
+      errorName: name,
+      problems: (error as { problems: readonly string[] }).problems,
+    });
+    return;
+  }
+  logEvent(target, 'error', 'request.failed', {
+    function: functionName,
+    errorName: name,
+    ...(typeof code === 'string' ? { errorCode: code } : {}),
+  });
 }

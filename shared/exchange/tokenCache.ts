@@ -1,8 +1,12 @@
-// The broker's Entra token cache (perf-reliability.md §5.1, §4.2 F): one entry per tenant + client +
+// The broker's token cache, used for Entra tokens and for the broker's own platform assertions (perf-reliability.md §5.1, §4.2 F): one entry per tenant + client +
 // scope, single-flight per key, refresh-ahead without making callers wait, serve-stale-on-error,
 // Retry-After honoured per key, and a bounded size with least-recently-used eviction.
 import type { Clock } from '../clock.js';
-import type { EntraToken } from './entraClient.js';
+
+/** Anything cached here: a value that stops being usable at `expiresAtMs` (ms since the epoch). */
+export interface Expiring {
+  expiresAtMs: number;
+}
 
 export interface TokenCacheOptions {
   clock: Clock;
@@ -21,23 +25,23 @@ export class TokenCacheBlockedError extends Error {
   }
 }
 
-export interface TokenCacheResult {
-  token: EntraToken;
+export interface TokenCacheResult<T extends Expiring> {
+  token: T;
   /** 'hit' served from cache (possibly while a refresh runs), 'miss' waited for Entra. */
   from: 'hit' | 'miss';
 }
 
-interface Entry {
-  token?: EntraToken;
-  inFlight?: Promise<EntraToken>;
+interface Entry<T> {
+  token?: T;
+  inFlight?: Promise<T>;
   blockedUntil?: number;
 }
 
 /** Fetches a token; the error may carry `retryAfterSeconds` to pause this key. */
-export type TokenFetcher = () => Promise<EntraToken>;
+export type TokenFetcher<T> = () => Promise<T>;
 
-export class TokenCache {
-  readonly #entries = new Map<string, Entry>();
+export class TokenCache<T extends Expiring> {
+  readonly #entries = new Map<string, Entry<T>>();
 
   constructor(readonly options: TokenCacheOptions) {}
 
@@ -51,7 +55,7 @@ export class TokenCache {
   }
 
   /** Returns a usable token for `key`, calling `fetcher` at most once at a time per key. */
-  async get(key: string, fetcher: TokenFetcher): Promise<TokenCacheResult> {
+  async get(key: string, fetcher: TokenFetcher<T>): Promise<TokenCacheResult<T>> {
     const now = this.options.clock.now();
     const entry = this.#touch(key);
     const usable =
@@ -70,7 +74,7 @@ export class TokenCache {
     return { token: await this.#start(key, entry, fetcher), from: 'miss' };
   }
 
-  #start(key: string, entry: Entry, fetcher: TokenFetcher): Promise<EntraToken> {
+  #start(key: string, entry: Entry<T>, fetcher: TokenFetcher<T>): Promise<T> {
     if (entry.inFlight) return entry.inFlight;
     // The body runs to its first await synchronously, so `finally` always runs after the assignment below.
     const flight = (async () => {
@@ -94,8 +98,8 @@ export class TokenCache {
   }
 
   /** Moves `key` to the most-recent end, creating it, and evicts the least recently used past the cap. */
-  #touch(key: string): Entry {
-    const entry = this.#entries.get(key) ?? {};
+  #touch(key: string): Entry<T> {
+    const entry: Entry<T> = this.#entries.get(key) ?? {};
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     while (this.#entries.size > this.options.maxEntries) {

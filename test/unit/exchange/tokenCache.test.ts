@@ -7,7 +7,12 @@ const MINUTE = 60_000;
 
 function setup(maxEntries = 100) {
   const clock = { t: 1_000_000, now: () => clock.t };
-  const cache = new TokenCache({ clock, refreshBeforeMs: 5 * MINUTE, minRemainingMs: MINUTE, maxEntries });
+  const cache = new TokenCache<EntraToken>({
+    clock,
+    refreshBeforeMs: 5 * MINUTE,
+    minRemainingMs: MINUTE,
+    maxEntries,
+  });
   let calls = 0;
   const pending: Array<{ resolve: (t: EntraToken) => void; reject: (e: unknown) => void }> = [];
   const fetcher = () => {

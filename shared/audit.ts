@@ -1,0 +1,42 @@
+// One audit line per token decision (broker.md step 5): who asked, for what, the outcome and why,
+// and the SHA-256 of what was issued; never a token.
+import { createHash } from 'node:crypto';
+import type { CallerPrincipal } from './callers/callerVerifier.js';
+import { type LogTarget, logEvent } from './log.js';
+
+export interface AuditRecord {
+  outcome: 'granted' | 'refused' | 'failed';
+  status: number;
+  /** A reason code: `rule_matched`, `no_rule_matches`, `caller_token_invalid`, `entra_refused`, ... */
+  reason: string;
+  caller?: CallerPrincipal;
+  target?: string;
+  scope?: string;
+  rule?: string;
+  /** Entra's error code when Entra refused. */
+  aadsts?: number;
+  /** SHA-256 (hex) of the subject token presented, to correlate without keeping it. */
+  subjectTokenSha256?: string;
+  /** SHA-256 (hex) of the access token issued. */
+  tokenSha256?: string;
+  expiresAt?: string;
+  cache?: 'hit' | 'miss';
+  durationMs: number;
+}
+
+/** SHA-256 of a token, hex: the only way a token may be identified in a log line. */
+export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
+
+/** `kind:subject` plus the email when known, e.g. `google:1122…(sa@p.iam.gserviceaccount.com)`. */
+export function describeCaller(caller: CallerPrincipal): string {
+  return `${caller.kind}:${caller.subject}${caller.email ? `(${caller.email})` : ''}`;
+}
+
+/** Writes the record as one `token.decision` line. */
+export function audit(target: LogTarget, record: AuditRecord): void {
+  const { caller, ...rest } = record;
+  logEvent(target, record.outcome === 'failed' ? 'warn' : 'info', 'token.decision', {
+    ...rest,
+    ...(caller ? { caller: describeCaller(caller) } : {}),
+  });
+}

@@ -1,0 +1,95 @@
+// Production wiring, in one place: configuration, policy, verifiers, sources, the Entra client and
+// the cache are built once per process and reused by every warm invocation (style.md, Layout).
+import { createGoogleVerifier } from './callers/google.js';
+import { createJwksResolver } from './callers/jwksResolver.js';
+import { type Clock, systemClock } from './clock.js';
+import { type BrokerConfig, loadConfig } from './config.js';
+import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
+import type { ExchangeDependencies } from './exchange/exchangeToken.js';
+import { TokenCache } from './exchange/tokenCache.js';
+import { loadPolicyFile, PolicyError } from './policy.js';
+import { createGcpMetadataSource } from './sources/gcpMetadata.js';
+import type { TokenSource } from './sources/tokenSource.js';
+
+export interface Broker {
+  config: BrokerConfig;
+  exchange: ExchangeDependencies;
+}
+
+/** Builds the broker from an environment; throws ConfigError or PolicyError naming what is wrong. */
+export async function createBroker(
+  env: NodeJS.ProcessEnv = process.env,
+  clock: Clock = systemClock,
+): Promise<Broker> {
+  const config = loadConfig(env);
+  const policy = await loadPolicyFile(config.BROKER_POLICY_FILE);
+  const sources = new Map<string, TokenSource>();
+  const sourceNames = new Set([...policy.targets.values()].map((target) => target.source));
+  if (sourceNames.has('gcpMetadata')) {
+    sources.set(
+      'gcpMetadata',
+      createGcpMetadataSource({
+        audience: config.TOKEN_EXCHANGE_AUDIENCE,
+        serviceAccount: config.GCP_SERVICE_ACCOUNT,
+        timeoutMs: config.SOURCE_TIMEOUT_MS,
+        clock,
+      }),
+    );
+  }
+  const missing = [...sourceNames].filter((name) => !sources.has(name));
+  if (missing.length > 0)
+    throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
+
+  const googleKeys = createJwksResolver(new URL(config.GOOGLE_JWKS_URL), {
+    cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_SECONDS * 1000,
+    cooldownMs: config.JWKS_COOLDOWN_SECONDS * 1000,
+    timeoutMs: config.JWKS_TIMEOUT_MS,
+    staleMaxAgeMs: config.JWKS_STALE_MAX_AGE_SECONDS * 1000,
+    clock,
+  });
+  return {
+    config,
+    exchange: {
+      verifiers: [
+        createGoogleVerifier({
+          audience: config.BROKER_AUDIENCE,
+          keys: googleKeys,
+          clock,
+          clockSkewSeconds: config.CALLER_CLOCK_SKEW_SECONDS,
+          maxTokenBytes: config.CALLER_TOKEN_MAX_BYTES,
+          maxLifetimeSeconds: config.GOOGLE_TOKEN_MAX_LIFETIME_SECONDS,
+        }),
+      ],
+      policy,
+      sources,
+      entra: createEntraClient({
+        authorityHost: config.ENTRA_AUTHORITY_HOST,
+        timeoutMs: config.ENTRA_TIMEOUT_MS,
+        retryAfterMaxSeconds: config.ENTRA_RETRY_AFTER_MAX_SECONDS,
+        clock,
+      }),
+      cache: new TokenCache<EntraToken>({
+        clock,
+        refreshBeforeMs: config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
+        minRemainingMs: config.TOKEN_MIN_REMAINING_SECONDS * 1000,
+        maxEntries: config.TOKEN_CACHE_MAX_ENTRIES,
+      }),
+      clock,
+      callerTokenMaxBytes: config.CALLER_TOKEN_MAX_BYTES,
+      tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
+    },
+  };
+}
+
+let current: Promise<Broker> | undefined;
+
+/** The process's broker, built on first use; a failed build is retried on the next call. */
+export function getBroker(): Promise<Broker> {
+  if (!current) {
+    current = createBroker().catch((error: unknown) => {
+      current = undefined;
+      throw error;
+    });
+  }
+  return current;
+}

@@ -1,0 +1,193 @@
+// The token exchange, top to bottom like octo-sts's Exchange: parse → verify caller → policy →
+// source assertion → Entra exchange (cached, single-flight) → respond → audit (issue 4).
+import { performance } from 'node:perf_hooks';
+import { type AuditRecord, audit, describeCaller, sha256 } from '../audit.js';
+import type { CallerVerifier, VerifiedCaller } from '../callers/callerVerifier.js';
+import { checkJwtShape, JwtShapeError } from '../callers/jwtShape.js';
+import type { Clock } from '../clock.js';
+import { BrokerError, toWireError } from '../errors.js';
+import type { LogTarget } from '../log.js';
+import type { Policy, PolicyDecision, Target } from '../policy.js';
+import type { TokenSource } from '../sources/tokenSource.js';
+import type { EntraClient, EntraToken } from './entraClient.js';
+import { TokenCache } from './tokenCache.js';
+import { ACCESS_TOKEN_TYPE, parseTokenRequest } from './tokenRequest.js';
+import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
+
+/** Everything the exchange needs, wired once per process (see shared/broker.ts). */
+export interface ExchangeDependencies {
+  verifiers: readonly CallerVerifier[];
+  policy: Policy;
+  sources: ReadonlyMap<string, TokenSource>;
+  entra: EntraClient;
+  cache: TokenCache<EntraToken>;
+  clock: Clock;
+  callerTokenMaxBytes: number;
+  /** Audience of the broker's own assertion, for error descriptions. */
+  tokenExchangeAudience: string;
+}
+
+/** RFC 8693 §2.2.1 success body. */
+export interface TokenExchangeResponse {
+  access_token: string;
+  issued_token_type: typeof ACCESS_TOKEN_TYPE;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/**
+ * Runs one token exchange and writes its audit line. Throws a BrokerError for every refusal; the
+ * caller maps it with toWireError.
+ */
+export async function exchangeToken(
+  deps: ExchangeDependencies,
+  form: URLSearchParams,
+  log: LogTarget,
+): Promise<TokenExchangeResponse> {
+  const started = performance.now();
+  const record: Partial<AuditRecord> = {};
+  try {
+    const request = parseTokenRequest(form);
+    record.subjectTokenSha256 = sha256(request.subjectToken);
+    const caller = await verifyCaller(deps, request.subjectToken);
+    record.caller = caller.principal;
+    record.target = request.audience;
+    const decision = deps.policy.decide(caller.principal, request.audience, request.scope);
+    if (!decision.allowed) throw policyRefusal(decision, caller, request.audience, request.scope);
+    record.rule = decision.rule;
+    record.scope = decision.scope;
+    const { token, from } = await obtainToken(deps, decision.target, decision.scope);
+    const expiresIn = Math.floor((token.expiresAtMs - deps.clock.now()) / 1000);
+    Object.assign(record, {
+      tokenSha256: sha256(token.accessToken),
+      expiresAt: new Date(token.expiresAtMs).toISOString(),
+      cache: from,
+    });
+    audit(log, {
+      ...record,
+      outcome: 'granted',
+      status: 200,
+      reason: 'rule_matched',
+      durationMs: elapsed(started),
+    });
+    return {
+      access_token: token.accessToken,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope: decision.scope,
+    };
+  } catch (error) {
+    const { status, body } = toWireError(error);
+    const detail = error instanceof BrokerError ? error.detail : {};
+    audit(log, {
+      ...record,
+      outcome: status >= 500 ? 'failed' : 'refused',
+      status,
+      reason: String(detail.reason ?? body.error),
+      ...(typeof detail.aadsts === 'number' ? { aadsts: detail.aadsts } : {}),
+      durationMs: elapsed(started),
+    });
+    throw error;
+  }
+}
+
+const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
+
+/** Picks the verifier by the token's (unverified) issuer from static configuration: nothing is fetched for an unknown issuer. */
+async function verifyCaller(deps: ExchangeDependencies, token: string): Promise<VerifiedCaller> {
+  let issuer: unknown;
+  try {
+    issuer = checkJwtShape(token, { maxBytes: deps.callerTokenMaxBytes }).payload.iss;
+  } catch (error) {
+    if (error instanceof JwtShapeError) {
+      throw new BrokerError('invalid_grant', 401, `The subject token was refused: ${error.reason}.`, {
+        cause: error,
+        detail: { reason: 'caller_token_invalid' },
+      });
+    }
+    throw error;
+  }
+  const verifier = deps.verifiers.find(
+    (candidate) => typeof issuer === 'string' && candidate.issuers.includes(issuer),
+  );
+  if (!verifier) {
+    throw new BrokerError(
+      'invalid_grant',
+      401,
+      "The subject token's issuer is not accepted by this broker.",
+      {
+        detail: { reason: 'caller_issuer_unknown' },
+      },
+    );
+  }
+  return verifier.verify(token);
+}
+
+const printableName = (value: string | undefined): string | undefined =>
+  value !== undefined && /^[\w.:/-]{1,128}$/.test(value) ? value : undefined;
+
+function policyRefusal(
+  decision: Extract<PolicyDecision, { allowed: false }>,
+  caller: VerifiedCaller,
+  audience: string,
+  scope: string | undefined,
+): BrokerError {
+  const target = printableName(audience) ?? 'the requested target';
+  const detail = { reason: decision.reason };
+  switch (decision.reason) {
+    case 'unknown_target':
+      return new BrokerError('invalid_target', 400, `This broker has no target named ${target}.`, { detail });
+    case 'no_rule_matches':
+      return new BrokerError(
+        'access_denied',
+        403,
+        `The policy does not allow ${describeCaller(caller.principal)} to obtain tokens for target ${target}.`,
+        { detail },
+      );
+    case 'scope_missing':
+      return new BrokerError(
+        'invalid_scope',
+        400,
+        `Target ${target} has several scopes; name one of: ${decision.target?.scopes.join(' ')}.`,
+        {
+          detail,
+        },
+      );
+    case 'scope_not_allowed':
+      return new BrokerError(
+        'invalid_scope',
+        400,
+        `The scope ${printableName(scope) ?? 'requested'} is not allowed for target ${target}; allowed: ${decision.target?.scopes.join(' ')}.`,
+        { detail },
+      );
+  }
+}
+
+/** The Entra token for a target and scope, from cache or one exchange shared by concurrent callers. */
+async function obtainToken(deps: ExchangeDependencies, target: Target, scope: string) {
+  const source = deps.sources.get(target.source);
+  if (!source) throw new Error(`no token source ${target.source} is wired`);
+  const context: ExchangeContext = {
+    target: target.name,
+    tenant: target.tenant,
+    clientId: target.clientId,
+    scope,
+    audience: deps.tokenExchangeAudience,
+  };
+  try {
+    return await deps.cache.get(TokenCache.key(target.tenant, target.clientId, scope), async () => {
+      const assertion = await source.getAssertion();
+      context.assertion = { issuer: assertion.issuer, subject: assertion.subject };
+      return deps.entra.requestToken({
+        tenant: target.tenant,
+        clientId: target.clientId,
+        scope,
+        assertion: assertion.token,
+      });
+    });
+  } catch (error) {
+    throw mapUpstreamError(error, context);
+  }
+}

@@ -1,0 +1,97 @@
+// Maps a failed exchange (Entra refusal, Entra or source outage, paused key) to the contract's error:
+// a clear public description that names no secret and carries no upstream body; the AADSTS code goes
+// to the audit detail only (style.md, Errors).
+import { BrokerError } from '../errors.js';
+import { type SourceAssertion, SourceError } from '../sources/tokenSource.js';
+import { EntraError } from './entraClient.js';
+import { TokenCacheBlockedError } from './tokenCache.js';
+
+export interface ExchangeContext {
+  target: string;
+  tenant: string;
+  clientId: string;
+  scope: string;
+  /** The assertion's issuer and subject, when the source produced one (not secrets). */
+  assertion?: Pick<SourceAssertion, 'issuer' | 'subject'>;
+  audience: string;
+}
+
+const FIC_MISMATCH = new Set([70021, 700211, 700212, 700213, 7002137]);
+const ASSERTION_TIME = new Set([70023, 700024]);
+const ISSUER_UNREACHABLE = new Set([90061, 50166, 501661]);
+const SCOPE = new Set([70011, 700022, 1002012, 500011]);
+
+/** Describes why Entra refused, in the operator's terms. */
+function describeRefusal(aadsts: number | undefined, c: ExchangeContext): string {
+  const who = c.assertion
+    ? `issuer '${c.assertion.issuer}', subject '${c.assertion.subject}'`
+    : 'the broker identity';
+  const prefix = `Entra refused the federated assertion for target ${c.target}`;
+  if (aadsts === 7002138) {
+    return `${prefix}: a federated credential on client ${c.clientId} matches ${who} only when case is ignored; Entra compares case-sensitively.`;
+  }
+  if (aadsts !== undefined && FIC_MISMATCH.has(aadsts)) {
+    return `${prefix}: no federated credential on client ${c.clientId} matches ${who} and audience '${c.audience}'.`;
+  }
+  if (aadsts !== undefined && ASSERTION_TIME.has(aadsts)) {
+    return `${prefix}: the broker's own platform token is outside its valid time range or lifetime; check the broker host's clock.`;
+  }
+  if (aadsts !== undefined && ISSUER_UNREACHABLE.has(aadsts)) {
+    return `Entra could not fetch the OIDC discovery document or signing keys of the broker's issuer for target ${c.target}.`;
+  }
+  if (aadsts === 700016)
+    return `Entra has no application or managed identity ${c.clientId} in tenant ${c.tenant} (target ${c.target}).`;
+  if (aadsts === 90002) return `Entra has no tenant ${c.tenant} (target ${c.target}).`;
+  if (aadsts !== undefined && SCOPE.has(aadsts))
+    return `Entra refused the scope ${c.scope} configured for target ${c.target}.`;
+  return `Entra refused the token request for target ${c.target}.`;
+}
+
+/** Turns anything the source/Entra step threw into a BrokerError; unknown errors pass through. */
+export function mapUpstreamError(error: unknown, context: ExchangeContext): unknown {
+  if (error instanceof EntraError) {
+    const detail = {
+      reason: `entra_${error.kind}`,
+      ...(error.aadsts === undefined ? {} : { aadsts: error.aadsts }),
+      ...(error.status === undefined ? {} : { upstreamStatus: error.status }),
+    };
+    if (error.kind === 'refused') {
+      return new BrokerError('temporarily_unavailable', 502, describeRefusal(error.aadsts, context), {
+        cause: error,
+        detail,
+      });
+    }
+    const why = error.kind === 'throttled' ? 'is throttling token requests' : 'is unavailable';
+    return new BrokerError(
+      'temporarily_unavailable',
+      503,
+      `Entra ${why} for target ${context.target}; retry later.`,
+      {
+        cause: error,
+        detail,
+        retryAfterSeconds: error.retryAfterSeconds ?? 5,
+      },
+    );
+  }
+  if (error instanceof TokenCacheBlockedError) {
+    return new BrokerError(
+      'temporarily_unavailable',
+      503,
+      `Entra is throttling token requests for target ${context.target}; retry later.`,
+      {
+        cause: error,
+        detail: { reason: 'entra_paused' },
+        retryAfterSeconds: error.retryAfterSeconds,
+      },
+    );
+  }
+  if (error instanceof SourceError) {
+    return new BrokerError(
+      'temporarily_unavailable',
+      503,
+      `The broker could not obtain its own platform token from ${error.source} for target ${context.target}; retry later.`,
+      { cause: error, detail: { reason: 'source_unavailable' }, retryAfterSeconds: 5 },
+    );
+  }
+  return error;
+}

@@ -1,0 +1,71 @@
+// Token source `gcpMetadata`: the broker's own Google identity token from the GCP metadata server,
+// through google-auth-library's Compute client (protocols.md §B.1). GCE_METADATA_HOST redirects it.
+import { Compute } from 'google-auth-library';
+import { decodeJwt } from 'jose';
+import type { Clock } from '../clock.js';
+import { TokenCache } from '../exchange/tokenCache.js';
+import { type SourceAssertion, SourceError, type TokenSource } from './tokenSource.js';
+
+export interface GcpMetadataSourceOptions {
+  /** Audience of the identity token: api://AzureADTokenExchange for Entra. */
+  audience: string;
+  /** `default`, or the email of another service account attached to the instance. */
+  serviceAccount: string;
+  timeoutMs: number;
+  clock: Clock;
+}
+
+/** Creates the source; it reuses a token until five minutes before its expiry, one fetch at a time. */
+export function createGcpMetadataSource(options: GcpMetadataSourceOptions): TokenSource {
+  const compute = new Compute({ serviceAccountEmail: options.serviceAccount });
+  const cache = new TokenCache<SourceAssertion>({
+    clock: options.clock,
+    refreshBeforeMs: 5 * 60_000,
+    minRemainingMs: 60_000,
+    maxEntries: 1,
+  });
+
+  const fetchAssertion = async (): Promise<SourceAssertion> => {
+    let token: string;
+    try {
+      token = await withTimeout(compute.fetchIdToken(options.audience), options.timeoutMs);
+    } catch (error) {
+      // gaxios messages can carry the request URL; keep only the class of failure.
+      const status = (error as { status?: number; response?: { status?: number } }).response?.status;
+      throw new SourceError(
+        'gcpMetadata',
+        status ? `metadata server answered ${status}` : 'metadata server unreachable',
+        {
+          cause: error,
+        },
+      );
+    }
+    let claims: ReturnType<typeof decodeJwt>;
+    try {
+      claims = decodeJwt(token);
+    } catch (error) {
+      throw new SourceError('gcpMetadata', 'metadata server returned something that is not a JWT', {
+        cause: error,
+      });
+    }
+    if (typeof claims.exp !== 'number' || typeof claims.iss !== 'string' || typeof claims.sub !== 'string') {
+      throw new SourceError('gcpMetadata', 'identity token lacks exp, iss or sub');
+    }
+    return { token, expiresAtMs: claims.exp * 1000, issuer: claims.iss, subject: claims.sub };
+  };
+
+  return {
+    name: 'gcpMetadata',
+    async getAssertion() {
+      return (await cache.get('assertion', fetchAssertion)).token;
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

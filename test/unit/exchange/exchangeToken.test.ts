@@ -1,0 +1,338 @@
+// The exchange flow with the real verifier and policy, a fake source and a fake Entra client:
+// each refusal of issue 4 with its exact JSON, the audit line, and one Entra call for many requests.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createGoogleVerifier } from '../../../shared/callers/google.js';
+import { toWireError } from '../../../shared/errors.js';
+import { EntraError, type EntraTokenRequest } from '../../../shared/exchange/entraClient.js';
+import { type ExchangeDependencies, exchangeToken } from '../../../shared/exchange/exchangeToken.js';
+import { TokenCache } from '../../../shared/exchange/tokenCache.js';
+import { compilePolicy } from '../../../shared/policy.js';
+import { SourceError } from '../../../shared/sources/tokenSource.js';
+import { createTestSigner, type TestSigner } from '../../helpers/signer.js';
+
+const NOW = 1_800_000_000;
+const AUDIENCE = 'https://broker.example.com';
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const CLIENT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const VAULT = 'https://vault.azure.net/.default';
+const ACCESS_TOKEN = 'eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ2YXVsdCJ9.c2lnbmF0dXJl';
+const BROKER_ASSERTION = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJicm9rZXIifQ.YnJva2Vy';
+
+let signer: TestSigner;
+let entraCalls: EntraTokenRequest[];
+let entraFailure: Error | undefined;
+let sourceFailure: Error | undefined;
+let lines: string[];
+let deps: ExchangeDependencies;
+
+const log = {
+  info: (l: unknown) => lines.push(String(l)),
+  warn: (l: unknown) => lines.push(String(l)),
+  error: (l: unknown) => lines.push(String(l)),
+};
+const callerToken = (claims: Record<string, unknown> = {}) =>
+  signer.sign({
+    iss: 'https://accounts.google.com',
+    aud: AUDIENCE,
+    sub: '1001',
+    email: 'caller@demo-project.iam.gserviceaccount.com',
+    email_verified: true,
+    iat: NOW - 5,
+    exp: NOW + 3000,
+    ...claims,
+  });
+const form = (params: Record<string, string>) =>
+  new URLSearchParams({
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    audience: 'vault-reader',
+    ...params,
+  });
+const refusal = async (params: URLSearchParams) => {
+  const error = await exchangeToken(deps, params, log).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const { status, body, headers } = toWireError(error);
+  return { status, body, retryAfter: headers['Retry-After'] };
+};
+
+beforeEach(async () => {
+  signer ??= await createTestSigner();
+  entraCalls = [];
+  entraFailure = undefined;
+  sourceFailure = undefined;
+  lines = [];
+  const clock = { now: () => NOW * 1000 };
+  deps = {
+    verifiers: [
+      createGoogleVerifier({
+        audience: AUDIENCE,
+        keys: signer.keys,
+        clock,
+        clockSkewSeconds: 60,
+        maxTokenBytes: 8192,
+        maxLifetimeSeconds: 3600,
+      }),
+    ],
+    policy: compilePolicy({
+      version: 1,
+      targets: {
+        'vault-reader': { tenant: TENANT, clientId: CLIENT, scopes: [VAULT], source: 'gcpMetadata' },
+      },
+      rules: [{ name: 'demo', callers: [{ kind: 'google', subject: '1001' }], targets: ['vault-reader'] }],
+    }),
+    sources: new Map([
+      [
+        'gcpMetadata',
+        {
+          name: 'gcpMetadata',
+          getAssertion: async () => {
+            if (sourceFailure) throw sourceFailure;
+            return {
+              token: BROKER_ASSERTION,
+              expiresAtMs: (NOW + 3600) * 1000,
+              issuer: 'https://accounts.google.com',
+              subject: '9009',
+            };
+          },
+        },
+      ],
+    ]),
+    entra: {
+      requestToken: async (request) => {
+        entraCalls.push(request);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (entraFailure) throw entraFailure;
+        return { accessToken: ACCESS_TOKEN, expiresAtMs: (NOW + 3599) * 1000 };
+      },
+    },
+    cache: new TokenCache({ clock, refreshBeforeMs: 300_000, minRemainingMs: 60_000, maxEntries: 100 }),
+    clock,
+    callerTokenMaxBytes: 8192,
+    tokenExchangeAudience: 'api://AzureADTokenExchange',
+  };
+});
+
+describe('exchangeToken', () => {
+  it('grants, exchanges once for many concurrent callers, and audits without tokens', async () => {
+    const token = await callerToken();
+
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => exchangeToken(deps, form({ subject_token: token }), log)),
+    );
+
+    expect(responses[0]).toEqual({
+      access_token: ACCESS_TOKEN,
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      expires_in: 3599,
+      scope: VAULT,
+    });
+    expect(entraCalls).toEqual([
+      { tenant: TENANT, clientId: CLIENT, scope: VAULT, assertion: BROKER_ASSERTION },
+    ]);
+    const line = JSON.parse(lines[0] as string);
+    expect(line).toMatchObject({
+      event: 'token.decision',
+      outcome: 'granted',
+      status: 200,
+      reason: 'rule_matched',
+      caller: 'google:1001(caller@demo-project.iam.gserviceaccount.com)',
+      target: 'vault-reader',
+      scope: VAULT,
+      rule: 'demo',
+      cache: 'miss',
+      tokenSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      subjectTokenSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const all = lines.join('\n');
+    for (const secret of [token, ACCESS_TOKEN, BROKER_ASSERTION]) expect(all).not.toContain(secret);
+  });
+
+  it.each([
+    ['no grant_type', { grant_type: '' }, 400, 'invalid_request', 'The parameter "grant_type" is required.'],
+    [
+      'another grant type',
+      { grant_type: 'client_credentials' },
+      400,
+      'unsupported_grant_type',
+      'Only the grant type urn:ietf:params:oauth:grant-type:token-exchange is supported.',
+    ],
+    [
+      'no subject token',
+      { subject_token: '' },
+      400,
+      'invalid_request',
+      'The parameter "subject_token" is required.',
+    ],
+    [
+      'an unsupported token type',
+      { subject_token: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' },
+      400,
+      'invalid_request',
+      'The subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token.',
+    ],
+    [
+      'the AWS type, not yet supported',
+      { subject_token: 'x', subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request' },
+      400,
+      'invalid_request',
+      'The subject_token_type urn:ietf:params:aws:token-type:aws4_request is not supported by this broker yet.',
+    ],
+    [
+      'a malformed subject token',
+      { subject_token: 'not-a-jwt' },
+      401,
+      'invalid_grant',
+      'The subject token was refused: the subject token is not a compact JWS (three segments).',
+    ],
+    [
+      'no audience',
+      { subject_token: 'x', audience: '' },
+      400,
+      'invalid_request',
+      'The parameter "audience" (the target name in the policy) is required.',
+    ],
+    [
+      'two scopes',
+      { subject_token: 'x', scope: `${VAULT} https://graph.microsoft.com/.default` },
+      400,
+      'invalid_scope',
+      'Exactly one scope may be requested: Entra issues one resource per token.',
+    ],
+  ])('refuses %s', async (_name, params, status, error, description) => {
+    const result = await refusal(form(params as Record<string, string>));
+
+    expect(result).toEqual({
+      status,
+      body: { error, error_description: description },
+      retryAfter: undefined,
+    });
+    expect(entraCalls).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      'wrong audience',
+      { aud: 'https://other' },
+      401,
+      'invalid_grant',
+      `The subject token's audience is not this broker's audience (${AUDIENCE}).`,
+    ],
+    ['expired', { iat: NOW - 4000, exp: NOW - 400 }, 401, 'invalid_grant', 'The subject token has expired.'],
+    [
+      'an issuer not allowed',
+      { iss: 'https://token.actions.githubusercontent.com' },
+      401,
+      'invalid_grant',
+      "The subject token's issuer is not accepted by this broker.",
+    ],
+    [
+      'a caller the policy does not admit',
+      { sub: '2002' },
+      403,
+      'access_denied',
+      'The policy does not allow google:2002(caller@demo-project.iam.gserviceaccount.com) to obtain tokens for target vault-reader.',
+    ],
+  ])('refuses a caller token with %s', async (_name, claims, status, error, description) => {
+    expect(await refusal(form({ subject_token: await callerToken(claims) }))).toEqual({
+      status,
+      body: { error, error_description: description },
+      retryAfter: undefined,
+    });
+    expect(entraCalls).toHaveLength(0);
+  });
+
+  it('refuses an unknown key, an unknown target and a scope outside the target', async () => {
+    const stranger = await createTestSigner();
+    const foreign = await stranger.sign(
+      { iss: 'https://accounts.google.com', aud: AUDIENCE, sub: '1001', iat: NOW, exp: NOW + 60 },
+      { kid: 'other' },
+    );
+
+    expect((await refusal(form({ subject_token: foreign }))).body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'The subject token is signed with an unknown key.',
+    });
+    expect(await refusal(form({ subject_token: await callerToken(), audience: 'payroll' }))).toEqual({
+      status: 400,
+      body: { error: 'invalid_target', error_description: 'This broker has no target named payroll.' },
+      retryAfter: undefined,
+    });
+    expect(
+      await refusal(
+        form({ subject_token: await callerToken(), scope: 'https://graph.microsoft.com/.default' }),
+      ),
+    ).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_scope',
+        error_description: `The scope https://graph.microsoft.com/.default is not allowed for target vault-reader; allowed: ${VAULT}.`,
+      },
+      retryAfter: undefined,
+    });
+  });
+
+  it('maps an Entra refusal to 502 with a clear description, keeping the AADSTS code for the audit line only', async () => {
+    entraFailure = new EntraError('refused', 401, 700213, 'invalid_client', undefined);
+
+    const result = await refusal(form({ subject_token: await callerToken() }));
+
+    expect(result).toEqual({
+      status: 502,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: `Entra refused the federated assertion for target vault-reader: no federated credential on client ${CLIENT} matches issuer 'https://accounts.google.com', subject '9009' and audience 'api://AzureADTokenExchange'.`,
+      },
+      retryAfter: undefined,
+    });
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject({
+      outcome: 'failed',
+      status: 502,
+      reason: 'entra_refused',
+      aadsts: 700213,
+    });
+  });
+
+  it('maps Entra unreachable and a failing source to 503 with Retry-After', async () => {
+    entraFailure = new EntraError('unavailable', undefined, undefined, undefined, undefined);
+    expect(await refusal(form({ subject_token: await callerToken() }))).toEqual({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'Entra is unavailable for target vault-reader; retry later.',
+      },
+      retryAfter: '5',
+    });
+
+    entraFailure = undefined;
+    sourceFailure = new SourceError('gcpMetadata', 'metadata server unreachable');
+    expect(await refusal(form({ subject_token: await callerToken() }))).toEqual({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description:
+          'The broker could not obtain its own platform token from gcpMetadata for target vault-reader; retry later.',
+      },
+      retryAfter: '5',
+    });
+  });
+
+  it('answers 503 with the remaining Retry-After while Entra throttles the target', async () => {
+    entraFailure = new EntraError('throttled', 429, undefined, undefined, 60);
+    expect((await refusal(form({ subject_token: await callerToken() }))).retryAfter).toBe('60');
+
+    const paused = await refusal(form({ subject_token: await callerToken() }));
+
+    expect(paused).toEqual({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'Entra is throttling token requests for target vault-reader; retry later.',
+      },
+      retryAfter: '60',
+    });
+    expect(entraCalls).toHaveLength(1);
+  });
+});
