@@ -1,0 +1,198 @@
+// Runs one invocation through the library's own InvocationModel, step for step as the worker's InvocationHandler.
+//
+// getInvocationModel → getArguments → preInvocation hooks → invokeFunction → postInvocation hooks →
+// getResponse (azure-functions-nodejs-worker src/eventHandlers/InvocationHandler.ts), so the
+// RPC-to-HttpRequest and result-to-RPC conversions are the library's, not ours (local-components.md §2).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type AppRegistry, currentProgrammingModel, type RegisteredFunction } from './coreApi.js';
+import type {
+  CoreInvocationContext,
+  HookCallback,
+  HookData,
+  InvocationState,
+  RpcInvocationRequest,
+  RpcInvocationResponse,
+} from './coreTypes.js';
+
+/** What the host knows about one invocation before the worker sees it. */
+export interface InvocationInput {
+  /** Why the host runs it, for the `Executing` log line ("Timer fired at ...", ...). */
+  reason: string;
+  inputData: RpcInvocationRequest['inputData'];
+  triggerMetadata?: RpcInvocationRequest['triggerMetadata'];
+  retryContext?: RpcInvocationRequest['retryContext'];
+  /** An incoming W3C `traceparent`; its trace id is kept, as ASP.NET's activity does. */
+  traceparent?: string | undefined;
+}
+
+function readOnly(name: string): never {
+  throw Object.assign(new TypeError(`Cannot assign to read only property '${name}'`), {
+    isAzureFunctionsSystemError: true,
+  });
+}
+
+/** The worker treats anything thrown, even a string, as an error (errors.ts `isError`). */
+const isError = (value: unknown): boolean => value !== null && value !== undefined;
+
+async function runHooks(hooks: HookCallback[], context: object): Promise<void> {
+  // In registration order, awaited one by one; a throwing hook fails the invocation.
+  for (const hook of [...hooks]) await hook(context);
+}
+
+function traceParentFor(incoming: string | undefined): string {
+  const traceId =
+    /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(incoming ?? '')?.[1] ??
+    randomBytes(16).toString('hex');
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-00`;
+}
+
+async function invokeThroughModel(
+  app: AppRegistry,
+  fn: RegisteredFunction,
+  request: RpcInvocationRequest & { invocationId: string },
+): Promise<RpcInvocationResponse> {
+  const model = currentProgrammingModel();
+  if (!model) throw new Error('no programming model was set through @azure/functions-core');
+  const functionName = fn.metadata.name;
+  let invocationContext: unknown;
+  const coreCtx: CoreInvocationContext = {
+    invocationId: request.invocationId,
+    request,
+    metadata: fn.metadata,
+    state: undefined as InvocationState | undefined,
+    log(level, category, message) {
+      app.emit(
+        { level, category, message, functionName, invocationId: request.invocationId },
+        invocationContext,
+      );
+    },
+  };
+  const invocationModel = await model.getInvocationModel(coreCtx);
+  const hookData: HookData = {};
+  const args = await invocationModel.getArguments();
+  const context = args.context;
+  let inputs = args.inputs;
+  invocationContext = context;
+  let callback = fn.callback;
+
+  const pre = {
+    get hookData() {
+      return hookData;
+    },
+    set hookData(_: unknown) {
+      readOnly('hookData');
+    },
+    get appHookData() {
+      return app.appHookData;
+    },
+    set appHookData(_: unknown) {
+      readOnly('appHookData');
+    },
+    get invocationContext() {
+      return context;
+    },
+    set invocationContext(_: unknown) {
+      readOnly('invocationContext');
+    },
+    functionCallback: callback,
+    inputs,
+  };
+  coreCtx.state = 'preInvocationHooks';
+  try {
+    await runHooks(app.hooks.preInvocation, pre);
+  } finally {
+    coreCtx.state = undefined;
+  }
+  inputs = pre.inputs;
+  callback = pre.functionCallback;
+
+  const post = {
+    get hookData() {
+      return hookData;
+    },
+    set hookData(_: unknown) {
+      readOnly('hookData');
+    },
+    get appHookData() {
+      return app.appHookData;
+    },
+    set appHookData(_: unknown) {
+      readOnly('appHookData');
+    },
+    get invocationContext() {
+      return context;
+    },
+    set invocationContext(_: unknown) {
+      readOnly('invocationContext');
+    },
+    inputs,
+    result: null as unknown,
+    error: null as unknown,
+  };
+  coreCtx.state = 'invocation';
+  try {
+    post.result = await invocationModel.invokeFunction(context, inputs, callback);
+  } catch (error) {
+    post.error = error;
+  } finally {
+    coreCtx.state = undefined;
+  }
+  coreCtx.state = 'postInvocationHooks';
+  try {
+    await runHooks(app.hooks.postInvocation, post);
+  } finally {
+    coreCtx.state = undefined;
+  }
+  if (isError(post.error)) throw post.error;
+  return invocationModel.getResponse(context, post.result);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `Exception: ${error.message}\nStack: ${error.stack ?? ''}`;
+  return `Exception: ${typeof error === 'string' ? error : JSON.stringify(error)}`;
+}
+
+/**
+ * Runs one invocation with a fresh invocation id and the host's `Executing`/`Executed` lines.
+ * Resolves with the worker's response; rejects with whatever the handler or a hook threw, after
+ * logging it at error level with the function name (the caller decides what the client sees).
+ */
+export async function runInvocation(
+  app: AppRegistry,
+  fn: RegisteredFunction,
+  input: InvocationInput,
+): Promise<RpcInvocationResponse> {
+  const invocationId = randomUUID();
+  const functionName = fn.metadata.name;
+  const started = performance.now();
+  const hostLine = (level: 'information' | 'error', message: string) =>
+    app.sink({ level, category: 'system', message, functionName, invocationId });
+  hostLine(
+    'information',
+    `Executing 'Functions.${functionName}' (Reason='${input.reason}', Id=${invocationId})`,
+  );
+  const request: RpcInvocationRequest & { invocationId: string } = {
+    invocationId,
+    functionId: fn.metadata.functionId,
+    inputData: input.inputData,
+    triggerMetadata: input.triggerMetadata ?? {},
+    traceContext: { traceParent: traceParentFor(input.traceparent), traceState: '' },
+    ...(input.retryContext ? { retryContext: input.retryContext } : {}),
+  };
+  try {
+    const response = await invokeThroughModel(app, fn, request);
+    const ms = Math.round(performance.now() - started);
+    hostLine(
+      'information',
+      `Executed 'Functions.${functionName}' (Succeeded, Id=${invocationId}, Duration=${ms}ms)`,
+    );
+    return response;
+  } catch (error) {
+    const ms = Math.round(performance.now() - started);
+    hostLine(
+      'error',
+      `Executed 'Functions.${functionName}' (Failed, Id=${invocationId}, Duration=${ms}ms)\nResult: Failure\n${describeError(error)}`,
+    );
+    throw error;
+  }
+}
