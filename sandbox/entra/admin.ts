@@ -1,0 +1,61 @@
+// The stand-in's admin API (mounted under /admin; sandbox only, no auth): faults, counters, the decision
+// log, signing-key rotation and the external JWKS cache. Paths and bodies are listed in ./README.md.
+import { Hono } from 'hono';
+import type { DecisionLog } from './decisionLog.js';
+import type { ExternalKeyResolver } from './externalKeys.js';
+import { type FaultInjector, faultSpecSchema } from './faults.js';
+import type { EntraKeySet } from './signingKeys.js';
+
+export interface AdminDeps {
+  faults: FaultInjector;
+  log: DecisionLog;
+  keys: EntraKeySet;
+  resolver: ExternalKeyResolver;
+}
+
+/** Admin routes, relative to their mount point. */
+export function adminRoutes(deps: AdminDeps): Hono {
+  const app = new Hono();
+
+  app.post('/faults', async (c) => {
+    const body: unknown = await c.req.json().catch(() => undefined);
+    const parsed = faultSpecSchema.safeParse(body);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
+      );
+      return c.json({ error: 'invalid_fault', issues }, 400);
+    }
+    return c.json({ fault: deps.faults.add(parsed.data) }, 201);
+  });
+  app.get('/faults', (c) => c.json({ faults: deps.faults.list() }));
+  app.delete('/faults', (c) => {
+    deps.faults.clear();
+    return c.body(null, 204);
+  });
+  app.delete('/faults/:id', (c) => c.body(null, deps.faults.remove(c.req.param('id')) ? 204 : 404));
+
+  app.get('/counters', (c) => c.json({ tenants: deps.log.counters() }));
+  app.post('/counters/reset', (c) => {
+    deps.log.reset();
+    return c.body(null, 204);
+  });
+  app.get('/decisions', (c) => {
+    const limit = Number(c.req.query('limit') ?? '50');
+    return c.json({ decisions: deps.log.last(Number.isInteger(limit) && limit >= 0 ? limit : 50) });
+  });
+
+  // Entra rolls its signing keys; the broker's validators must follow (§A.6 note on key rollover).
+  app.post('/keys/rotate', async (c) => {
+    const { retireOld } = ((await c.req.json().catch(() => ({}))) ?? {}) as { retireOld?: unknown };
+    const key = await deps.keys.rotate();
+    if (retireOld === true) deps.keys.retireOldKeys();
+    return c.json({ kid: key.kid }, 201);
+  });
+  app.post('/jwks-cache/clear', (c) => {
+    deps.resolver.clear();
+    return c.body(null, 204);
+  });
+
+  return app;
+}

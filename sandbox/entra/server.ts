@@ -1,0 +1,97 @@
+// Composes the Entra stand-in: token side (discovery, keys, token endpoints, admin API) with the Graph and
+// ARM routes over one directory, and starts it on loopback over https.
+import { Hono } from 'hono';
+import { type RunningServer, serve } from '../lib/serve.js';
+import type { PemPair } from '../lib/tls.js';
+import { adminRoutes } from './admin.js';
+import { DecisionLog } from './decisionLog.js';
+import { Directory } from './directory.js';
+import { discoveryRoutes } from './discovery.js';
+import { ExternalKeyResolver } from './externalKeys.js';
+import { FaultInjector } from './faults.js';
+import { evaluateFicExpression } from './ficExpression.js';
+import type { FicExpressionEvaluator } from './ficMatch.js';
+import { graphRoutes } from './graphApi.js';
+import type { DirectorySeed } from './model.js';
+import { resolveTokenPolicy, type TokenPolicy, type TokenPolicyOptions } from './options.js';
+import { EntraKeySet } from './signingKeys.js';
+import { tokenRoutes } from './tokenEndpoint.js';
+
+// TODO(armApi): add `import { armRoutes } from './armApi.js';` and `app.route('/', armRoutes(directory));`
+// below once sandbox/entra/armApi.ts exists (another engineer is writing it).
+
+/** Options of the stand-in: a directory (or its seed) plus every token-side choice of ./options.ts. */
+export interface EntraStandInOptions extends TokenPolicyOptions {
+  /** Seed to build the directory from; ignored when `directory` is given. Empty directory when neither. */
+  seed?: DirectorySeed;
+  directory?: Directory;
+  /** Flexible-FIC evaluator; the languageVersion 1 implementation of ./ficExpression.ts unless told. */
+  evaluateFicExpression?: FicExpressionEvaluator;
+}
+
+/** Handles on the stand-in's state, for tests and the launcher. */
+export interface EntraStandInAdmin {
+  faults: FaultInjector;
+  log: DecisionLog;
+  keys: EntraKeySet;
+  resolver: ExternalKeyResolver;
+}
+
+export interface EntraStandIn {
+  /** Every route: `/{tenant}/...` token side, `/admin/...`, `/v1.0` and `/beta` Graph. */
+  app: Hono;
+  directory: Directory;
+  admin: EntraStandInAdmin;
+  policy: TokenPolicy;
+}
+
+/** Builds the stand-in (generates its RSA signing key, hence async). */
+export async function createEntraStandIn(options: EntraStandInOptions = {}): Promise<EntraStandIn> {
+  const policy = resolveTokenPolicy(options);
+  const directory = options.directory ?? Directory.fromSeed(options.seed ?? { tenants: [] });
+  const admin: EntraStandInAdmin = {
+    faults: new FaultInjector(),
+    log: new DecisionLog(policy.decisionLogSize),
+    keys: await EntraKeySet.create(),
+    resolver: new ExternalKeyResolver(policy),
+  };
+  const app = new Hono();
+  app.route('/admin', adminRoutes(admin));
+  app.route(
+    '/',
+    tokenRoutes({
+      directory,
+      keys: admin.keys,
+      policy,
+      resolver: admin.resolver,
+      evaluateFic: options.evaluateFicExpression ?? evaluateFicExpression,
+      faults: admin.faults,
+      log: admin.log,
+    }),
+  );
+  app.route('/', discoveryRoutes(directory, admin.keys, policy));
+  app.route('/', graphRoutes(directory));
+  return { app, directory, admin, policy };
+}
+
+export interface StartEntraStandInOptions extends EntraStandInOptions {
+  /** Certificate for https (MSAL requires an https authority). */
+  tls: PemPair;
+  /** Port to bind; 0 (default) picks a free one. */
+  port?: number;
+  /** Loopback address to bind; 127.0.0.1 unless told. */
+  host?: string;
+}
+
+export type RunningEntraStandIn = EntraStandIn &
+  RunningServer & {
+    /** What to pass as `authorityHost` to @azure/identity (with `disableInstanceDiscovery: true`). */
+    authorityHost: string;
+  };
+
+/** Creates the stand-in and serves it over https on loopback. */
+export async function startEntraStandIn(options: StartEntraStandInOptions): Promise<RunningEntraStandIn> {
+  const standIn = await createEntraStandIn(options);
+  const server = await serve(standIn.app, { tls: options.tls, port: options.port, host: options.host });
+  return { ...standIn, ...server, authorityHost: server.url };
+}
