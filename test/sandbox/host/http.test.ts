@@ -135,6 +135,16 @@ describe('request conversion', () => {
     expect(got.contentType).toBe('application/x-www-form-urlencoded;charset=UTF-8');
   });
 
+  it('drops a body sent without Content-Length (chunked), as the host forwards bodies only when it is set', async () => {
+    const response = await rawRequest(`${api}/echo/1?as=text`, {
+      method: 'POST',
+      headers: ['Transfer-Encoding', 'chunked', 'Content-Type', 'text/plain'],
+      body: 'streamed',
+    });
+
+    expect(JSON.parse(response.body.toString()).body).toBe('');
+  });
+
   it('passes a binary body byte for byte', async () => {
     const bytes = Buffer.from([0, 1, 127, 128, 254, 255, 0x0d, 0x0a]);
     const got = await echo(
