@@ -52,6 +52,22 @@ export function adminRoutes(deps: AdminDeps): Hono {
     if (retireOld === true) deps.keys.retireOldKeys();
     return c.json({ kid: key.kid }, 201);
   });
+  app.get('/discovery-overrides', (c) => c.json({ overrides: deps.resolver.discoveryOverrides() }));
+  // Body `{ issuer, baseUrl }`; a null or absent baseUrl removes the override.
+  app.put('/discovery-overrides', async (c) => {
+    const body = (await c.req.json().catch(() => undefined)) as
+      | { issuer?: unknown; baseUrl?: unknown }
+      | undefined;
+    const baseUrl = body?.baseUrl ?? undefined;
+    if (typeof body?.issuer !== 'string' || (baseUrl !== undefined && typeof baseUrl !== 'string')) {
+      return c.json(
+        { error: 'invalid_override', issues: ['issuer must be a string, baseUrl a string or null'] },
+        400,
+      );
+    }
+    deps.resolver.setDiscoveryOverride(body.issuer, baseUrl);
+    return c.json({ overrides: deps.resolver.discoveryOverrides() });
+  });
   app.post('/jwks-cache/clear', (c) => {
     deps.resolver.clear();
     return c.body(null, 204);

@@ -26,11 +26,28 @@ export class ExternalKeyResolver {
   readonly #policy: TokenPolicy;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inFlight = new Map<string, Promise<CacheEntry>>();
+  readonly #overrides: Map<string, string>;
   /** Discovery + JWKS fetch pairs started, per issuer (for the admin API and tests). */
   readonly fetchCounts = new Map<string, number>();
 
   constructor(policy: TokenPolicy) {
     this.#policy = policy;
+    this.#overrides = new Map(Object.entries(policy.discoveryOverrides));
+  }
+
+  /**
+   * Sets (or, with undefined, removes) where `issuer`'s discovery document is fetched from: only the
+   * fetch location changes, never the `iss` compared with FICs and with the discovery `issuer`.
+   */
+  setDiscoveryOverride(issuer: string, baseUrl: string | undefined): void {
+    if (baseUrl === undefined) this.#overrides.delete(issuer);
+    else this.#overrides.set(issuer, baseUrl);
+    this.#cache.delete(issuer);
+  }
+
+  /** The current discovery override map, `{ [iss]: baseUrl }`. */
+  discoveryOverrides(): Record<string, string> {
+    return Object.fromEntries(this.#overrides);
   }
 
   /** Forgets every cached key set. */
@@ -115,7 +132,7 @@ export class ExternalKeyResolver {
     if (policy.requireHttpsIssuer && !issuer.startsWith('https://'))
       throw new OidcFetchError('issuer is not https');
     // OIDC Discovery §4: a terminating "/" of the issuer is removed before appending the well-known path.
-    const base = (policy.discoveryOverrides[issuer] ?? issuer).replace(/\/+$/, '');
+    const base = (this.#overrides.get(issuer) ?? issuer).replace(/\/+$/, '');
     const discovery = await this.#getJson(`${base}/.well-known/openid-configuration`, 'discovery');
     if (policy.requireDiscoveryIssuerMatch && discovery.issuer !== issuer) {
       throw new OidcFetchError('discovery issuer does not equal the token issuer');
