@@ -73,7 +73,7 @@ export class AppRegistry {
   /** Shared by app-level hooks only (the worker's `appLevelOnlyHookData`). */
   readonly appLevelOnlyHookData: HookData = {};
   currentEntryPoint: string | undefined;
-  /** Set once the functions have been indexed; later registrations are refused, as in the worker. */
+  /** Set once the functions are indexed; disposing a registration after that is refused, as in the worker. */
   indexingLocked = false;
 
   constructor(readonly sink: LogSink) {}
@@ -148,8 +148,14 @@ function createState(): CoreState {
     },
     registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
       const app = state.loading;
-      if (!app || app.indexingLocked)
-        throw systemError('A function can only be registered during app startup.');
+      if (!app) {
+        // Outside a host's load (e.g. a test importing a handler module directly in the same process)
+        // the registration belongs to no app; skip it as the library itself does in test mode.
+        console.warn(
+          `WARNING: Skipping call to register function "${metadata.name}": no local host is loading an app.`,
+        );
+        return new Disposable(() => {});
+      }
       const functionId = metadata.functionId || metadata.name;
       if (app.functions.has(functionId)) {
         throw systemError(`A function with id "${functionId}" has already been registered.`);
@@ -177,8 +183,10 @@ function createState(): CoreState {
     registerHook(name: string, callback: HookCallback): Disposable {
       if (!isHookName(name)) throw unknownHook(name);
       const app = currentApp();
-      if (!app)
-        throw systemError(`Cannot register the ${name} hook: no function app is loaded in this process.`);
+      if (!app) {
+        console.warn(`WARNING: Skipping call to register the ${name} hook: no local host is running an app.`);
+        return new Disposable(() => {});
+      }
       const list = app.hooks[name];
       list.push(callback);
       return new Disposable(() => {

@@ -13,6 +13,7 @@ import { expandMain, loadEntryPoints, readAppConfig } from './loadApp.js';
 import { type LogSink, safeSink, stdoutLogSink } from './logSink.js';
 import { createTimers, type Timers } from './timers.js';
 
+export { installCoreApi } from './coreApi.js';
 export type { LogEntry, LogSink } from './logSink.js';
 
 /** How to start the host. */

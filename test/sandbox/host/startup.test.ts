@@ -101,6 +101,21 @@ describe('hooks', () => {
   });
 });
 
+describe('registrations outside a load', () => {
+  it('skips a registration made while no host is loading, instead of adding it to the running app', async () => {
+    const { host } = await startFixture('host-app-prefix');
+    try {
+      const { app } = await import('@azure/functions');
+
+      expect(() => app.http('stray', { handler: async () => ({ body: 'stray' }) })).not.toThrow();
+      expect((await fetch(`${host.url}/v1/stray`)).status).toBe(404);
+      expect(host.functions.map((f) => f.name)).not.toContain('stray');
+    } finally {
+      await host.close();
+    }
+  });
+});
+
 describe('metadata and environment', () => {
   it('lists the functions with their bindings as registered', async () => {
     const { host } = await startFixture('host-app', { env: fixtureEnv, timers: false });
