@@ -5,8 +5,9 @@
 // local host does not have, so start-up fails with the function and the binding named rather than
 // serving an app that silently behaves differently (local-components.md §2, "Limits").
 import { Cron } from 'croner';
-import type { RegisteredFunction } from './coreApi.js';
+import type { RegisteredFunction } from './appRegistry.js';
 import type { RpcBindingInfo, RpcDuration } from './coreTypes.js';
+import { checkNcrontab, ncrontabOptions } from './ncrontab.js';
 import { parseRouteTemplate, type RouteTemplate } from './routeTemplate.js';
 
 /** An HTTP-triggered function, ready to route. */
@@ -51,9 +52,6 @@ export interface TimerFunction {
 
 export type HostedFunction = HttpFunction | TimerFunction;
 
-/** The cron options that make croner read an NCRONTAB expression as the host does. */
-export const ncrontabOptions = { mode: '6-part', domAndDow: true } as const;
-
 const refuse = (name: string, why: string): Error => new Error(`function "${name}": ${why}`);
 
 /** `%Name%` in a binding property is an app setting, as the host's binding expressions resolve it. */
@@ -64,33 +62,6 @@ function resolveAppSettings(name: string, text: string, env: NodeJS.ProcessEnv):
       throw refuse(name, `'%${setting}%' does not resolve to a value (no app setting "${setting}")`);
     return value;
   });
-}
-
-const monthNames = /JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC/gi;
-const dayNames = /SUN|MON|TUE|WED|THU|FRI|SAT/gi;
-
-/** Refuses what NCRONTAB would refuse: not six fields, or croner-only syntax such as `L`, `W`, `#`, `?`. */
-function checkNcrontab(name: string, schedule: string): void {
-  const fields = schedule.trim().split(/\s+/);
-  if (/^\d+(\.\d+)?:\d{2}:\d{2}$/.test(schedule.trim())) {
-    throw refuse(name, `TimeSpan schedule "${schedule}" is not supported by the local host; use NCRONTAB`);
-  }
-  if (fields.length !== 6) {
-    throw refuse(
-      name,
-      `timer schedule "${schedule}" has ${fields.length} fields; NCRONTAB needs 6: {second} {minute} {hour} {day} {month} {day-of-week}`,
-    );
-  }
-  fields.forEach((field, i) => {
-    const bare = i === 4 ? field.replace(monthNames, '0') : i === 5 ? field.replace(dayNames, '0') : field;
-    if (!/^[\d*,\-/]+$/.test(bare))
-      throw refuse(name, `timer schedule "${schedule}": field "${field}" is not NCRONTAB`);
-  });
-  try {
-    new Cron(schedule, { ...ncrontabOptions, paused: true }).stop();
-  } catch (error) {
-    throw refuse(name, `timer schedule "${schedule}" is invalid: ${(error as Error).message}`);
-  }
 }
 
 const durationMs = (d: RpcDuration | null | undefined): number =>

@@ -1,7 +1,7 @@
 // The host's HTTP front door: function routes under the route prefix, and the admin endpoint for non-HTTP triggers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppRegistry } from './appRegistry.js';
 import type { HostedFunction, HttpFunction } from './bindings.js';
-import type { AppRegistry } from './coreApi.js';
 import { runInvocation } from './invoke.js';
 import { comparePrecedence, matchRoute } from './routeTemplate.js';
 import { fromRpcHttpResponse, httpOutputOf, toRpcHttpTrigger, type WireResponse } from './rpc.js';

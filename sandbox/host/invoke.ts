@@ -4,7 +4,8 @@
 // getResponse (azure-functions-nodejs-worker src/eventHandlers/InvocationHandler.ts), so the
 // RPC-to-HttpRequest and result-to-RPC conversions are the library's, not ours (local-components.md §2).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { type AppRegistry, currentProgrammingModel, type RegisteredFunction } from './coreApi.js';
+import type { AppRegistry, RegisteredFunction } from './appRegistry.js';
+import { currentProgrammingModel } from './coreApi.js';
 import type {
   CoreInvocationContext,
   HookCallback,

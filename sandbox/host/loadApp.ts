@@ -3,7 +3,8 @@ import { glob as fsGlob, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type AppRegistry, loadInto } from './coreApi.js';
+import type { AppRegistry } from './appRegistry.js';
+import { loadInto } from './coreApi.js';
 
 /** What the host reads from the app root before loading any code. */
 export interface AppConfig {

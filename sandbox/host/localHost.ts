@@ -4,9 +4,10 @@
 // (local-components.md §2): the app is loaded only the way the real host loads it, never imported.
 import http from 'node:http';
 import { listen, type RunningServer } from '../lib/serve.js';
+import { AppRegistry } from './appRegistry.js';
 import type { HostedFunction } from './bindings.js';
 import { describeFunctions } from './bindings.js';
-import { AppRegistry, closeApp, currentProgrammingModel, installCoreApi, openApp } from './coreApi.js';
+import { closeApp, currentProgrammingModel, installCoreApi, openApp } from './coreApi.js';
 import type { RpcBindingInfo } from './coreTypes.js';
 import { createRequestListener } from './httpServer.js';
 import { expandMain, loadEntryPoints, readAppConfig } from './loadApp.js';

@@ -1,10 +1,11 @@
 // Fires timer triggers on their NCRONTAB schedule (croner), on start-up when asked, and on demand.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cron } from 'croner';
-import { ncrontabOptions, type RetryPolicy, type TimerFunction } from './bindings.js';
-import type { AppRegistry } from './coreApi.js';
+import type { AppRegistry } from './appRegistry.js';
+import type { RetryPolicy, TimerFunction } from './bindings.js';
 import type { RpcException } from './coreTypes.js';
 import { runInvocation } from './invoke.js';
+import { ncrontabOptions } from './ncrontab.js';
 import { type ScheduleStatus, toRpcTimer } from './rpc.js';
 
 /** Starts, runs and stops the app's timers. */
