@@ -10,7 +10,6 @@ import type {
   CoreInvocationContext,
   HookCallback,
   HookData,
-  InvocationState,
   RpcInvocationRequest,
   RpcInvocationResponse,
 } from './coreTypes.js';
@@ -60,7 +59,7 @@ async function invokeThroughModel(
     invocationId: request.invocationId,
     request,
     metadata: fn.metadata,
-    state: undefined as InvocationState | undefined,
+    state: undefined,
     log(level, category, message) {
       app.emit(
         { level, category, message, functionName, invocationId: request.invocationId },
