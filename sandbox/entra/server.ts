@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { type RunningServer, serve } from '../lib/serve.js';
 import type { PemPair } from '../lib/tls.js';
 import { adminRoutes } from './admin.js';
+import { armRoutes } from './armApi.js';
 import { DecisionLog } from './decisionLog.js';
 import { Directory } from './directory.js';
 import { discoveryRoutes } from './discovery.js';
@@ -16,9 +17,6 @@ import type { DirectorySeed } from './model.js';
 import { resolveTokenPolicy, type TokenPolicy, type TokenPolicyOptions } from './options.js';
 import { EntraKeySet } from './signingKeys.js';
 import { tokenRoutes } from './tokenEndpoint.js';
-
-// TODO(armApi): add `import { armRoutes } from './armApi.js';` and `app.route('/', armRoutes(directory));`
-// below once sandbox/entra/armApi.ts exists (another engineer is writing it).
 
 /** Options of the stand-in: a directory (or its seed) plus every token-side choice of ./options.ts. */
 export interface EntraStandInOptions extends TokenPolicyOptions {
@@ -38,7 +36,7 @@ export interface EntraStandInAdmin {
 }
 
 export interface EntraStandIn {
-  /** Every route: `/{tenant}/...` token side, `/admin/...`, `/v1.0` and `/beta` Graph. */
+  /** Every route: `/{tenant}/...` token side, `/admin/...`, `/v1.0` and `/beta` Graph, `/subscriptions` ARM. */
   app: Hono;
   directory: Directory;
   admin: EntraStandInAdmin;
@@ -71,6 +69,7 @@ export async function createEntraStandIn(options: EntraStandInOptions = {}): Pro
   );
   app.route('/', discoveryRoutes(directory, admin.keys, policy));
   app.route('/', graphRoutes(directory));
+  app.route('/', armRoutes(directory));
   return { app, directory, admin, policy };
 }
 
