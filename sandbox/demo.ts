@@ -1,0 +1,84 @@
+// The sandbox's demo world: one Entra tenant whose app and managed identity trust the broker's GCP
+// identity, a broker VM and a caller VM, and a policy admitting the demo caller (issue 4, step 8).
+import { readFileSync } from 'node:fs';
+import type { DirectorySeed } from './entra/model.js';
+
+export const DEMO = {
+  projectId: 'sandbox-project',
+  projectNumber: 424242424242,
+  broker: {
+    email: 'token-broker@sandbox-project.iam.gserviceaccount.com',
+    uniqueId: '100000000000000000001',
+  },
+  caller: { email: 'demo-caller@sandbox-project.iam.gserviceaccount.com', uniqueId: '100000000000000000002' },
+  tokenExchangeAudience: 'api://AzureADTokenExchange',
+  googleIssuer: 'https://accounts.google.com',
+  target: 'vault-reader',
+  scope: 'https://vault.azure.net/.default',
+  managedIdentityTarget: 'vault-reader-mi',
+} as const;
+
+type TenantSeed = DirectorySeed['tenants'][number];
+
+/** The default seed (sandbox/entra/seed.json) with federated credentials trusting the broker's GCP identity. */
+export function demoSeed(seedPath: string): DirectorySeed {
+  const seed = JSON.parse(readFileSync(seedPath, 'utf8')) as DirectorySeed;
+  const trustBroker = {
+    name: 'gcp-token-broker',
+    issuer: DEMO.googleIssuer,
+    subject: DEMO.broker.uniqueId,
+    audiences: [DEMO.tokenExchangeAudience],
+    description: 'The token broker running on GCP as its service account (sandbox).',
+    claimsMatchingExpression: null,
+  };
+  const tenant = seed.tenants[0] as TenantSeed;
+  for (const app of tenant.applications ?? []) app.federatedIdentityCredentials = [trustBroker];
+  for (const identity of tenant.managedIdentities ?? [])
+    identity.federatedIdentityCredentials = [trustBroker];
+  return seed;
+}
+
+/** The ids the policy and the README need from the seed's first tenant. */
+export function demoIds(seed: DirectorySeed): {
+  tenantId: string;
+  appId: string;
+  managedIdentityClientId: string;
+} {
+  const tenant = seed.tenants[0] as TenantSeed;
+  const app = tenant.applications?.[0];
+  const identity = tenant.managedIdentities?.[0];
+  if (!app || !identity)
+    throw new Error('the sandbox seed needs one application and one managed identity in its first tenant');
+  return { tenantId: tenant.id, appId: app.appId, managedIdentityClientId: identity.clientId };
+}
+
+/** A policy in the broker's format admitting the demo caller to both demo targets. */
+export function demoPolicy(ids: ReturnType<typeof demoIds>): unknown {
+  return {
+    version: 1,
+    targets: {
+      [DEMO.target]: {
+        tenant: ids.tenantId,
+        clientId: ids.appId,
+        scopes: [DEMO.scope, 'https://graph.microsoft.com/.default'],
+        source: 'gcpMetadata',
+        description: 'App registration broker-demo, federated with the broker service account.',
+      },
+      [DEMO.managedIdentityTarget]: {
+        tenant: ids.tenantId,
+        clientId: ids.managedIdentityClientId,
+        scopes: [DEMO.scope],
+        source: 'gcpMetadata',
+        description:
+          'User-assigned managed identity uami-broker-demo, federated with the broker service account.',
+      },
+    },
+    rules: [
+      {
+        name: 'demo-caller',
+        callers: [{ kind: 'google', subject: DEMO.caller.uniqueId, email: DEMO.caller.email }],
+        targets: [DEMO.target, DEMO.managedIdentityTarget],
+      },
+    ],
+  };
+}

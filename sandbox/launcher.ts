@@ -1,0 +1,55 @@
+// `npm start`: runs the sandbox (every stand-in and the broker on the local Functions host) until
+// Ctrl-C, printing where everything is and how to try it.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { portsFromEnv, type SandboxEndpoints, startSandbox } from './sandbox.js';
+
+function tryIt(e: SandboxEndpoints): string {
+  const vm = `http://${e.gcp.callerVm.metadataHost}/computeMetadata/v1/instance/service-accounts/default/identity`;
+  return `
+Sandbox is up. Endpoints and a workload's environment: .sandbox/endpoints.json
+
+  broker            ${e.broker.url}/api/{health,ready,token}   (audience ${e.broker.audience})
+  Entra stand-in    ${e.entra.authorityHost}   tenant ${e.entra.tenantId}   admin ${e.entra.adminUrl}
+  Google issuer     ${e.google.discoveryUrl}
+  broker VM         GCE_METADATA_HOST=${e.gcp.brokerVm.metadataHost}  (${e.gcp.brokerVm.serviceAccount})
+  caller VM         GCE_METADATA_HOST=${e.gcp.callerVm.metadataHost}  (${e.gcp.callerVm.serviceAccount})
+
+Try it, as the demo caller on its GCP VM:
+
+  ID_TOKEN=$(curl -s -H 'Metadata-Flavor: Google' '${vm}?audience=${e.broker.audience}&format=full')
+  curl -s ${e.broker.tokenUrl} \\
+    -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \\
+    -d subject_token_type=urn:ietf:params:oauth:token-type:jwt \\
+    --data-urlencode subject_token="$ID_TOKEN" \\
+    -d audience=${e.demo.target} -d scope=${e.demo.scope}
+
+  curl -s ${e.entra.adminUrl}/counters      # how many exchanges Entra really saw
+
+Ctrl-C stops everything.
+`;
+}
+
+async function main(): Promise<void> {
+  const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const stateDir = path.resolve(appRoot, process.env.SANDBOX_DIR ?? '.sandbox');
+  const sandbox = await startSandbox({ appRoot, stateDir, ports: portsFromEnv(process.env) });
+  process.stdout.write(tryIt(sandbox.endpoints));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the sandbox\n`);
+    sandbox.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`sandbox failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,228 @@
+// Starts the whole sandbox in this process: a CA, Azurite, Google's issuer, two GCP VMs' metadata
+// servers, the Entra stand-in, and the broker on the local Functions host; writes endpoints.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { DEMO, demoIds, demoPolicy, demoSeed } from './demo.js';
+import { startEntraStandIn } from './entra/server.js';
+import { startGoogleIssuer } from './gcp/googleIssuer.js';
+import { startGcpMetadataServer } from './gcp/metadataServer.js';
+import { type LogSink, startLocalHost } from './host/localHost.js';
+import { startAzurite } from './lib/azurite.js';
+import { assertPortsFree } from './lib/ports.js';
+import { createCertificateAuthority, trustCertificateAuthority } from './lib/tls.js';
+
+export interface SandboxPorts {
+  broker: number;
+  entra: number;
+  google: number;
+  brokerVm: number;
+  callerVm: number;
+  azuriteBlob: number;
+  azuriteQueue: number;
+  azuriteTable: number;
+}
+
+export const DEFAULT_PORTS: SandboxPorts = {
+  broker: 7071,
+  entra: 7443,
+  google: 7444,
+  brokerVm: 7080,
+  callerVm: 7081,
+  azuriteBlob: 10000,
+  azuriteQueue: 10001,
+  azuriteTable: 10002,
+};
+
+const PORT_VARIABLES: Record<keyof SandboxPorts, string> = {
+  broker: 'SANDBOX_BROKER_PORT',
+  entra: 'SANDBOX_ENTRA_PORT',
+  google: 'SANDBOX_GOOGLE_PORT',
+  brokerVm: 'SANDBOX_BROKER_VM_PORT',
+  callerVm: 'SANDBOX_CALLER_VM_PORT',
+  azuriteBlob: 'SANDBOX_AZURITE_BLOB_PORT',
+  azuriteQueue: 'SANDBOX_AZURITE_QUEUE_PORT',
+  azuriteTable: 'SANDBOX_AZURITE_TABLE_PORT',
+};
+
+/** Ports from SANDBOX_*_PORT variables over the defaults; a bad value names its variable. */
+export function portsFromEnv(env: NodeJS.ProcessEnv): SandboxPorts {
+  const ports = { ...DEFAULT_PORTS };
+  for (const [key, variable] of Object.entries(PORT_VARIABLES) as Array<[keyof SandboxPorts, string]>) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535)
+      throw new Error(`${variable} must be a port number (1-65535)`);
+    ports[key] = port;
+  }
+  return ports;
+}
+
+export interface SandboxOptions {
+  /** The function app's root (package.json with the `main` glob, host.json). */
+  appRoot: string;
+  /** Where the CA, policy and endpoints.json are written (git-ignored `.sandbox/`). */
+  stateDir: string;
+  ports: SandboxPorts;
+  /** Receives the broker's log lines; stdout unless told. */
+  log?: LogSink;
+}
+
+/** What endpoints.json holds: every URL, the demo identities, and a local workload's environment. */
+export interface SandboxEndpoints {
+  broker: { url: string; tokenUrl: string; audience: string };
+  entra: {
+    authorityHost: string;
+    tenantId: string;
+    adminUrl: string;
+    graphUrl: string;
+    armUrl: string;
+    jwksUrl: string;
+  };
+  google: { issuer: string; discoveryUrl: string; jwksUrl: string };
+  gcp: {
+    brokerVm: { metadataHost: string; serviceAccount: string; uniqueId: string };
+    callerVm: { metadataHost: string; serviceAccount: string; uniqueId: string };
+  };
+  azurite: { connectionString: string };
+  demo: {
+    target: string;
+    scope: string;
+    managedIdentityTarget: string;
+    appId: string;
+    managedIdentityClientId: string;
+  };
+  caCertificate: string;
+  /** Environment for a local workload acting as the demo caller. */
+  callerEnvironment: Record<string, string>;
+}
+
+export interface RunningSandbox {
+  endpoints: SandboxEndpoints;
+  close(): Promise<void>;
+}
+
+/** Starts every component; on any failure, stops what already started and rethrows. */
+export async function startSandbox(options: SandboxOptions): Promise<RunningSandbox> {
+  await assertPortsFree({ ...options.ports });
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    await mkdir(options.stateDir, { recursive: true });
+    const ca = await createCertificateAuthority();
+    const caPath = path.join(options.stateDir, 'ca.pem');
+    await writeFile(caPath, ca.certPem);
+    // This process hosts the broker, which must trust the stand-ins' certificates as NODE_EXTRA_CA_CERTS would.
+    trustCertificateAuthority(ca.certPem);
+    const tls = await ca.issue(['localhost', '127.0.0.1']);
+
+    const azurite = await startAzurite({
+      blob: options.ports.azuriteBlob,
+      queue: options.ports.azuriteQueue,
+      table: options.ports.azuriteTable,
+    });
+    closers.push(azurite.stop);
+
+    const google = await startGoogleIssuer({ tls, port: options.ports.google });
+    closers.push(google.close);
+    const vm = (name: string, account: { email: string; uniqueId: string }, port: number) =>
+      startGcpMetadataServer({
+        port,
+        projectId: DEMO.projectId,
+        projectNumber: DEMO.projectNumber,
+        instance: {
+          id: String(4_000_000_000_000_000_000n + BigInt(port)),
+          name,
+          zone: 'europe-west1-b',
+          creationTimestampSeconds: 1_760_000_000,
+        },
+        serviceAccounts: [{ ...account, default: true }],
+        issuer: google,
+      });
+    const brokerMetadata = await vm('token-broker-vm', DEMO.broker, options.ports.brokerVm);
+    closers.push(brokerMetadata.close);
+    const callerMetadata = await vm('demo-caller-vm', DEMO.caller, options.ports.callerVm);
+    closers.push(callerMetadata.close);
+
+    const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'));
+    const ids = demoIds(seed);
+    const entra = await startEntraStandIn({
+      tls,
+      port: options.ports.entra,
+      seed,
+      discoveryOverrides: { [DEMO.googleIssuer]: google.server.url },
+    });
+    closers.push(entra.close);
+
+    const policyPath = path.join(options.stateDir, 'policy.json');
+    await writeFile(policyPath, `${JSON.stringify(demoPolicy(ids), null, 2)}\n`);
+    const brokerUrl = `http://127.0.0.1:${options.ports.broker}`;
+    const audience = brokerUrl;
+    const host = await startLocalHost({
+      appRoot: options.appRoot,
+      port: options.ports.broker,
+      ...(options.log ? { log: options.log } : {}),
+      env: {
+        FUNCTIONS_WORKER_RUNTIME: 'node',
+        AzureWebJobsStorage: azurite.connectionString,
+        BROKER_AUDIENCE: audience,
+        BROKER_POLICY_FILE: policyPath,
+        ENTRA_AUTHORITY_HOST: entra.authorityHost,
+        GOOGLE_JWKS_URL: google.jwksUrl,
+        GCE_METADATA_HOST: brokerMetadata.metadataHost,
+        GOOGLE_CLOUD_PROJECT: DEMO.projectId,
+        METADATA_SERVER_DETECTION: 'assume-present',
+      },
+    });
+    closers.push(host.close);
+
+    const endpoints: SandboxEndpoints = {
+      broker: { url: host.url, tokenUrl: `${host.url}/api/token`, audience },
+      entra: {
+        authorityHost: entra.authorityHost,
+        tenantId: ids.tenantId,
+        adminUrl: `${entra.url}/admin`,
+        graphUrl: `${entra.url}/v1.0`,
+        armUrl: entra.url,
+        jwksUrl: `${entra.url}/${ids.tenantId}/discovery/v2.0/keys`,
+      },
+      google: { issuer: DEMO.googleIssuer, discoveryUrl: google.discoveryUrl, jwksUrl: google.jwksUrl },
+      gcp: {
+        brokerVm: {
+          metadataHost: brokerMetadata.metadataHost,
+          serviceAccount: DEMO.broker.email,
+          uniqueId: DEMO.broker.uniqueId,
+        },
+        callerVm: {
+          metadataHost: callerMetadata.metadataHost,
+          serviceAccount: DEMO.caller.email,
+          uniqueId: DEMO.caller.uniqueId,
+        },
+      },
+      azurite: { connectionString: azurite.connectionString },
+      demo: {
+        target: DEMO.target,
+        scope: DEMO.scope,
+        managedIdentityTarget: DEMO.managedIdentityTarget,
+        appId: ids.appId,
+        managedIdentityClientId: ids.managedIdentityClientId,
+      },
+      caCertificate: caPath,
+      callerEnvironment: {
+        GCE_METADATA_HOST: callerMetadata.metadataHost,
+        GOOGLE_CLOUD_PROJECT: DEMO.projectId,
+        METADATA_SERVER_DETECTION: 'assume-present',
+        NODE_EXTRA_CA_CERTS: caPath,
+        BROKER_URL: host.url,
+        BROKER_AUDIENCE: audience,
+      },
+    };
+    await writeFile(path.join(options.stateDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    return { endpoints, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
