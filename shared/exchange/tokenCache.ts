@@ -17,10 +17,10 @@ export interface TokenCacheOptions {
   maxEntries: number;
 }
 
-/** No usable token and Entra may not be asked yet: the caller gets 503 with this Retry-After. */
+/** No usable token and Entra's Retry-After has not passed: the caller gets 503 with what is left of it. */
 export class TokenCacheBlockedError extends Error {
   constructor(readonly retryAfterSeconds: number) {
-    super(`token requests for this target are paused for ${retryAfterSeconds} s after Entra throttled`);
+    super(`token requests for this key are paused for ${retryAfterSeconds} s, as Entra's Retry-After asked`);
     this.name = 'TokenCacheBlockedError';
   }
 }

@@ -1,0 +1,235 @@
+// End to end over real sockets (issue 4): the launcher runs the sandbox and the built broker in a
+// child process; this process acts as the GCP workload with google-auth-library, unchanged.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GoogleAuth } from 'google-auth-library';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
+import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const LAUNCHER = path.join(ROOT, 'dist', 'sandbox', 'launcher.js');
+const EXCHANGE = {
+  grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+};
+
+let child: ChildProcess;
+let output = '';
+let endpoints: SandboxEndpoints;
+const seenTokens = new Set<string>();
+
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const server = net.createServer();
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+async function callerIdToken(): Promise<string> {
+  const client = await new GoogleAuth().getIdTokenClient(endpoints.broker.audience);
+  const token = await client.idTokenProvider.fetchIdToken(endpoints.broker.audience);
+  seenTokens.add(token);
+  return token;
+}
+
+async function exchange(
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(endpoints.broker.tokenUrl, {
+    method: 'POST',
+    body: new URLSearchParams({ ...EXCHANGE, ...params }),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (typeof body.access_token === 'string') seenTokens.add(body.access_token);
+  return { status: response.status, body, headers: response.headers };
+}
+
+const entraAdmin = async (route: string, init?: RequestInit) =>
+  fetch(`${endpoints.entra.adminUrl}${route}`, init);
+
+beforeAll(async () => {
+  expect(existsSync(LAUNCHER), 'dist/ is missing: run `npm run build` (npm test does)').toBe(true);
+  const ports = await freePorts(8);
+  const names = [
+    'BROKER',
+    'ENTRA',
+    'GOOGLE',
+    'BROKER_VM',
+    'CALLER_VM',
+    'AZURITE_BLOB',
+    'AZURITE_QUEUE',
+    'AZURITE_TABLE',
+  ];
+  const stateDir = await mkdtemp(path.join(tmpdir(), 'sandbox-e2e-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_DIR: stateDir };
+  names.forEach((name, i) => {
+    env[`SANDBOX_${name}_PORT`] = String(ports[i]);
+  });
+  child = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const deadline = Date.now() + 45_000;
+  while (!output.includes('Sandbox is up')) {
+    if (child.exitCode !== null) throw new Error(`launcher exited (${child.exitCode}): ${output}`);
+    if (Date.now() > deadline) throw new Error(`launcher did not come up: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  endpoints = JSON.parse(await readFile(path.join(stateDir, 'endpoints.json'), 'utf8')) as SandboxEndpoints;
+  trustCertificateAuthority(await readFile(endpoints.caCertificate, 'utf8'));
+  // This process is the demo caller's VM.
+  Object.assign(process.env, endpoints.callerEnvironment);
+});
+
+afterAll(async () => {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  await exited;
+});
+
+describe('a GCP workload gets an Entra token through the broker', () => {
+  it('exchanges a Google ID token for a Key Vault token that verifies against the Entra stand-in', async () => {
+    await entraAdmin('/counters/reset', { method: 'POST' });
+
+    const { status, body, headers } = await exchange({
+      subject_token: await callerIdToken(),
+      audience: endpoints.demo.target,
+      scope: endpoints.demo.scope,
+    });
+
+    expect(status).toBe(200);
+    expect(headers.get('cache-control')).toBe('no-store');
+    expect(body).toMatchObject({
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      scope: endpoints.demo.scope,
+    });
+    expect(body.expires_in).toBeGreaterThan(3000);
+    const keys = createRemoteJWKSet(new URL(endpoints.entra.jwksUrl));
+    const { payload } = await jwtVerify(body.access_token as string, keys, {
+      audience: 'https://vault.azure.net',
+      issuer: `https://sts.windows.net/${endpoints.entra.tenantId}/`,
+    });
+    expect(payload).toMatchObject({
+      appid: endpoints.demo.appId,
+      tid: endpoints.entra.tenantId,
+      idtyp: 'app',
+      ver: '1.0',
+    });
+  });
+
+  it('causes one exchange at Entra for many calls for the same target and scope', async () => {
+    await entraAdmin('/counters/reset', { method: 'POST' });
+    const token = await callerIdToken();
+
+    const results = await Promise.all(
+      Array.from({ length: 25 }, () =>
+        exchange({
+          subject_token: token,
+          audience: endpoints.demo.target,
+          scope: 'https://graph.microsoft.com/.default',
+        }),
+      ),
+    );
+    const counters = (await (await entraAdmin('/counters')).json()) as {
+      tenants: Record<string, Record<string, { successes: number }>>;
+    };
+
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(new Set(results.map((r) => r.body.access_token)).size).toBe(1);
+    expect(counters.tenants[endpoints.entra.tenantId]?.[endpoints.demo.appId]?.successes).toBe(1);
+  });
+
+  it('answers 503 with Retry-After while Entra is down, keeps serving cached tokens, and recovers', async () => {
+    const token = await callerIdToken();
+    await entraAdmin('/faults', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: endpoints.entra.tenantId, status: 503, retryAfterSeconds: 1 }),
+    });
+
+    const uncached = await exchange({ subject_token: token, audience: endpoints.demo.managedIdentityTarget });
+    const cached = await exchange({
+      subject_token: token,
+      audience: endpoints.demo.target,
+      scope: endpoints.demo.scope,
+    });
+    await entraAdmin('/faults', { method: 'DELETE' });
+    const paused = await exchange({ subject_token: token, audience: endpoints.demo.managedIdentityTarget });
+    const entraCalls = async () =>
+      (
+        (await (await entraAdmin('/counters')).json()) as {
+          tenants: Record<string, Record<string, { successes: number; faults: number }>>;
+        }
+      ).tenants[endpoints.entra.tenantId]?.[endpoints.demo.managedIdentityClientId];
+    const duringPause = await entraCalls();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const recovered = await exchange({
+      subject_token: token,
+      audience: endpoints.demo.managedIdentityTarget,
+    });
+
+    expect(uncached.status).toBe(503);
+    expect(uncached.headers.get('retry-after')).toBe('1');
+    expect(paused.status).toBe(503);
+    expect(duringPause).toMatchObject({ successes: 0, faults: 1 });
+    expect(uncached.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: `Entra is unavailable for target ${endpoints.demo.managedIdentityTarget}; retry later.`,
+    });
+    expect(cached.status).toBe(200);
+    expect(recovered.status).toBe(200);
+    expect(decodeJwt(recovered.body.access_token as string)).toMatchObject({
+      appid: endpoints.demo.managedIdentityClientId,
+    });
+  });
+
+  it('refuses a service account the policy does not name with 403', async () => {
+    // Another VM's workload: the broker VM's own service account, asking with the right audience.
+    const identity = `http://${endpoints.gcp.brokerVm.metadataHost}/computeMetadata/v1/instance/service-accounts/default/identity`;
+    const response = await fetch(`${identity}?audience=${endpoints.broker.audience}`, {
+      headers: { 'Metadata-Flavor': 'Google' },
+    });
+    const stranger = await response.text();
+    seenTokens.add(stranger);
+
+    const { status, body } = await exchange({
+      subject_token: stranger,
+      audience: endpoints.demo.target,
+      scope: endpoints.demo.scope,
+    });
+
+    expect(status).toBe(403);
+    expect(body).toEqual({
+      error: 'access_denied',
+      error_description: `The policy does not allow google:${endpoints.gcp.brokerVm.uniqueId}(${endpoints.gcp.brokerVm.serviceAccount}) to obtain tokens for target ${endpoints.demo.target}.`,
+    });
+  });
+
+  it('keeps every token and assertion out of the logs', () => {
+    expect(seenTokens.size).toBeGreaterThan(3);
+    for (const token of seenTokens) expect(output).not.toContain(token);
+    // No JWT of any kind (the broker's own assertions included) appears in any log line.
+    expect(output).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/);
+    expect(output).toContain('"event":"token.decision"');
+  });
+});
