@@ -77,7 +77,7 @@ export function mapUpstreamError(error: unknown, context: ExchangeContext): unkn
     return new BrokerError(
       'temporarily_unavailable',
       503,
-      `Entra is throttling token requests for target ${context.target}; retry later.`,
+      `Entra asked the broker to wait before asking again for target ${context.target}; retry later.`,
       {
         cause: error,
         detail: { reason: 'entra_paused' },

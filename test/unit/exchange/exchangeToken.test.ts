@@ -329,7 +329,8 @@ describe('exchangeToken', () => {
       status: 503,
       body: {
         error: 'temporarily_unavailable',
-        error_description: 'Entra is throttling token requests for target vault-reader; retry later.',
+        error_description:
+          'Entra asked the broker to wait before asking again for target vault-reader; retry later.',
       },
       retryAfter: '60',
     });
