@@ -1,0 +1,112 @@
+// The JWKS resolver over a real loopback endpoint: single fetch, stale-if-error past jose's cache
+// age with a retry backoff, and a clear unavailable error once the stale window is over.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createJwksResolver, JwksUnavailableError } from '../../../shared/callers/jwksResolver.js';
+import { createTestSigner, type TestSigner } from '../../helpers/signer.js';
+
+let signer: TestSigner;
+let server: http.Server;
+let url: URL;
+let fetches = 0;
+let failing = false;
+
+beforeAll(async () => {
+  signer = await createTestSigner();
+  server = http.createServer((_req, res) => {
+    fetches++;
+    if (failing) {
+      res.writeHead(503).end('down');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signer.jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/certs`);
+});
+afterAll(() => new Promise((resolve) => server.close(resolve)));
+beforeEach(() => {
+  fetches = 0;
+  failing = false;
+});
+
+const token = () => signer.sign({ sub: '1', iat: Math.floor(Date.now() / 1000) });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('createJwksResolver', () => {
+  it('fetches once for concurrent cold verifications', async () => {
+    const clock = { now: () => Date.now() };
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 30_000,
+      timeoutMs: 2000,
+      staleMaxAgeMs: 60_000,
+      clock,
+    });
+    const jwt = await token();
+
+    await Promise.all(Array.from({ length: 50 }, () => jwtVerify(jwt, keys)));
+
+    expect(fetches).toBe(1);
+  });
+
+  it('keeps verifying known keys with the last good set when the endpoint fails past the cache age', async () => {
+    const clock = { now: () => Date.now() };
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 20,
+      cooldownMs: 5000,
+      timeoutMs: 2000,
+      staleMaxAgeMs: 60_000,
+      clock,
+    });
+    const jwt = await token();
+    await jwtVerify(jwt, keys);
+    failing = true;
+    await sleep(40);
+
+    const first = await jwtVerify(jwt, keys);
+    const fetchesAfterFirst = fetches;
+    await Promise.all([jwtVerify(jwt, keys), jwtVerify(jwt, keys), jwtVerify(jwt, keys)]);
+
+    expect(first.payload.sub).toBe('1');
+    // One failed refetch, then the backoff serves the stale set without asking again.
+    expect(fetchesAfterFirst).toBe(2);
+    expect(fetches).toBe(2);
+  });
+
+  it('gives up with JwksUnavailableError once the last good set is older than the stale window', async () => {
+    const time = { t: Date.now() };
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 20,
+      cooldownMs: 10,
+      timeoutMs: 2000,
+      staleMaxAgeMs: 1000,
+      clock: { now: () => time.t },
+    });
+    const jwt = await token();
+    await jwtVerify(jwt, keys);
+    failing = true;
+    await sleep(40);
+    time.t += 5000;
+
+    const error = await jwtVerify(jwt, keys).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(JwksUnavailableError);
+    expect(String((error as Error).message)).toBe('the signing keys could not be fetched');
+  });
+
+  it('fails without a set when the endpoint was never reachable', async () => {
+    failing = true;
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 10,
+      timeoutMs: 2000,
+      staleMaxAgeMs: 60_000,
+      clock: { now: () => Date.now() },
+    });
+
+    await expect(jwtVerify(await token(), keys)).rejects.toBeInstanceOf(JwksUnavailableError);
+  });
+});
