@@ -1,44 +1,21 @@
 // End to end over real sockets (issue 4): the launcher runs the sandbox and the built broker in a
 // child process; this process acts as the GCP workload with google-auth-library, unchanged.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { GoogleAuth } from 'google-auth-library';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
+import { interrupt, type Launched, launch, whenUp } from '../helpers/launcher.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const LAUNCHER = path.join(ROOT, 'dist', 'sandbox', 'launcher.js');
 const EXCHANGE = {
   grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
   subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
 };
 
-let child: ChildProcess;
-let output = '';
+let launched: Launched;
 let endpoints: SandboxEndpoints;
 const seenTokens = new Set<string>();
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<net.Server>((resolve) => {
-          const server = net.createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
 
 async function callerIdToken(): Promise<string> {
   const client = await new GoogleAuth().getIdTokenClient(endpoints.broker.audience);
@@ -63,47 +40,15 @@ const entraAdmin = async (route: string, init?: RequestInit) =>
   fetch(`${endpoints.entra.adminUrl}${route}`, init);
 
 beforeAll(async () => {
-  expect(existsSync(LAUNCHER), 'dist/ is missing: run `npm run build` (npm test does)').toBe(true);
-  const ports = await freePorts(8);
-  const names = [
-    'BROKER',
-    'ENTRA',
-    'GOOGLE',
-    'BROKER_VM',
-    'CALLER_VM',
-    'AZURITE_BLOB',
-    'AZURITE_QUEUE',
-    'AZURITE_TABLE',
-  ];
-  const stateDir = await mkdtemp(path.join(tmpdir(), 'sandbox-e2e-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_DIR: stateDir };
-  names.forEach((name, i) => {
-    env[`SANDBOX_${name}_PORT`] = String(ports[i]);
-  });
-  child = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const deadline = Date.now() + 45_000;
-  while (!output.includes('Sandbox is up')) {
-    if (child.exitCode !== null) throw new Error(`launcher exited (${child.exitCode}): ${output}`);
-    if (Date.now() > deadline) throw new Error(`launcher did not come up: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  endpoints = JSON.parse(await readFile(path.join(stateDir, 'endpoints.json'), 'utf8')) as SandboxEndpoints;
+  launched = await launch();
+  endpoints = await whenUp(launched);
   trustCertificateAuthority(await readFile(endpoints.caCertificate, 'utf8'));
   // This process is the demo caller's VM.
   Object.assign(process.env, endpoints.callerEnvironment);
 });
 
 afterAll(async () => {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  await exited;
+  if (launched) await interrupt(launched);
 });
 
 describe('a GCP workload gets an Entra token through the broker', () => {
@@ -227,9 +172,9 @@ describe('a GCP workload gets an Entra token through the broker', () => {
 
   it('keeps every token and assertion out of the logs', () => {
     expect(seenTokens.size).toBeGreaterThan(3);
-    for (const token of seenTokens) expect(output).not.toContain(token);
+    for (const token of seenTokens) expect(launched.output()).not.toContain(token);
     // No JWT of any kind (the broker's own assertions included) appears in any log line.
-    expect(output).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/);
-    expect(output).toContain('"event":"token.decision"');
+    expect(launched.output()).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/);
+    expect(launched.output()).toContain('"event":"token.decision"');
   });
 });
