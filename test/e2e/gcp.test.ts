@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { GoogleAuth } from 'google-auth-library';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
-import { interrupt, type Launched, launch, whenUp } from '../helpers/launcher.js';
 
 const EXCHANGE = {
   grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',

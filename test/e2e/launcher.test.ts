@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { interrupt, launch, PORT_NAMES, whenUp } from '../helpers/launcher.js';
+import { interrupt, launch, PORT_NAMES, whenUp } from '../../sandbox/lib/childLauncher.js';
 
 const canBind = (port: number) =>
   new Promise<boolean>((resolve) => {

@@ -1,13 +1,19 @@
-// Runs the built launcher (what `npm start` runs) as a child process on free loopback ports.
+// Runs the built launcher (what `npm start` runs) as a child process on free loopback ports, for the
+// end-to-end tests and the benchmarks.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
+import type { SandboxEndpoints } from '../sandbox.js';
 
-const LAUNCHER = path.resolve(import.meta.dirname, '..', '..', 'dist', 'sandbox', 'launcher.js');
+// Always the built launcher (what `npm start` runs), whether this file runs from source or from dist/.
+const here = import.meta.dirname;
+const root = here.split(path.sep).includes('dist')
+  ? path.resolve(here, '..', '..', '..')
+  : path.resolve(here, '..', '..');
+const LAUNCHER = path.join(root, 'dist', 'sandbox', 'launcher.js');
 export const PORT_NAMES = [
   'BROKER',
   'ENTRA',
@@ -23,7 +29,7 @@ export interface Launched {
   child: ChildProcess;
   ports: Record<(typeof PORT_NAMES)[number], number>;
   stateDir: string;
-  /** Everything the child wrote to stdout and stderr so far. */
+  /** Everything the child wrote to stdout and stderr so far (read from its log file). */
   output(): string;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
@@ -56,16 +62,13 @@ export async function launch(fixed: Partial<Launched['ports']> = {}): Promise<La
   const stateDir = await mkdtemp(path.join(tmpdir(), 'sandbox-test-'));
   const env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_DIR: stateDir };
   for (const name of PORT_NAMES) env[`SANDBOX_${name}_PORT`] = String(ports[name]);
-  const child = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  // A file, not a pipe: pipe writes are synchronous on Linux, so a busy parent would stall the child.
+  const logPath = path.join(stateDir, 'launcher.log');
+  const log = openSync(logPath, 'a');
+  const child = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', log, log] });
+  closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, ports, stateDir, output: () => output, exited };
+  return { child, ports, stateDir, output: () => readFileSync(logPath, 'utf8'), exited };
 }
 
 /** Waits for the launcher's "Sandbox is up" and returns endpoints.json. */
