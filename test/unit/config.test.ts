@@ -44,3 +44,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SECRET_THING: 'hunter2' })).toThrow(/^(?!.*hunter2)/s);
   });
 });
+
+describe('local.settings.json.example', () => {
+  it('names every variable the broker reads, each with a value the schema accepts', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const example = JSON.parse(
+      await readFile(new URL('../../local.settings.json.example', import.meta.url), 'utf8'),
+    ) as {
+      Values: Record<string, string>;
+    };
+
+    const config = loadConfig(example.Values);
+
+    expect(Object.keys(config).sort()).toEqual(
+      Object.keys(example.Values)
+        .filter((name) => !['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsStorage'].includes(name))
+        .sort(),
+    );
+  });
+
+  it('and the README documents each of them', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+
+    const undocumented = Object.keys(loadConfig(minimal)).filter(
+      (name) => !readme.includes(`| \`${name}\` |`),
+    );
+
+    expect(undocumented).toEqual([]);
+  });
+});
