@@ -1,15 +1,7 @@
 // Refusals of the assertion itself before any FIC or key: malformed (50027), `typ` (5002727, per mode),
 // `alg` (5002730), missing `kid` (5002723), lifetime (70023) and validity window with skew (700024).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EntraFixture, startEntraFixture, type TokenResponse } from './standInFixture.js';
-
-const expectRefusal = (res: TokenResponse, code: number, error: string, status: number): void => {
-  expect({ status: res.status, error: res.body?.error, codes: res.body?.error_codes }).toEqual({
-    status,
-    error,
-    codes: [code],
-  });
-};
+import { type EntraFixture, expectRefusal, startEntraFixture } from './standInFixture.js';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -9,29 +9,14 @@ import {
   CALLER,
   type EntraFixture,
   EXCHANGE_AUD,
+  expectRefusal,
   MI,
   MI_TRUSTING_APP,
   OTHER_TENANT,
   OTHER_TENANT_APP,
   startEntraFixture,
   TENANT,
-  type TokenResponse,
 } from './standInFixture.js';
-
-const expectRefusal = (
-  res: TokenResponse,
-  code: number,
-  error: string,
-  status: number,
-  text?: string,
-): void => {
-  expect({ status: res.status, error: res.body?.error, codes: res.body?.error_codes }).toEqual({
-    status,
-    error,
-    codes: [code],
-  });
-  if (text) expect(res.body.error_description).toContain(text);
-};
 
 describe('managed identity as an application credential', () => {
   let fx: EntraFixture;

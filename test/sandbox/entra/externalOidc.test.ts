@@ -9,25 +9,10 @@ import {
   CALLER,
   type EntraFixture,
   EXCHANGE_AUD,
+  expectRefusal,
   ISSUER,
   startEntraFixture,
-  type TokenResponse,
 } from './standInFixture.js';
-
-const expectRefusal = (
-  res: TokenResponse,
-  code: number,
-  error: string,
-  status: number,
-  text?: string,
-): void => {
-  expect({ status: res.status, error: res.body?.error, codes: res.body?.error_codes }).toEqual({
-    status,
-    error,
-    codes: [code],
-  });
-  if (text) expect(res.body.error_description).toContain(text);
-};
 
 /** Adds a FIC for `issuer` and subject `sub` to the caller app through the directory's own API. */
 function trustIssuer(fx: EntraFixture, issuer: string, name: string, sub = CALLER.subject): void {

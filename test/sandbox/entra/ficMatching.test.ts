@@ -4,27 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CALLER,
   type EntraFixture,
+  expectRefusal,
   FLEX_APP,
   GITHUB,
   ISSUER,
   startEntraFixture,
-  type TokenResponse,
 } from './standInFixture.js';
-
-const expectRefusal = (
-  res: TokenResponse,
-  code: number,
-  error: string,
-  status: number,
-  text?: string,
-): void => {
-  expect({ status: res.status, error: res.body?.error, codes: res.body?.error_codes }).toEqual({
-    status,
-    error,
-    codes: [code],
-  });
-  if (text) expect(res.body.error_description).toContain(text);
-};
 
 describe('FIC matching (granular codes, the default)', () => {
   let fx: EntraFixture;

@@ -1,6 +1,7 @@
 // Shared set-up for the Entra stand-in token tests: a trusted sandbox CA, two stand-in OIDC issuers served
 // over https on loopback (reached through discovery overrides), a seeded directory and an injectable clock.
 
+import { expect } from 'vitest';
 import { v2Issuer } from '../../../sandbox/entra/discovery.js';
 import type { DirectorySeed } from '../../../sandbox/entra/model.js';
 import {
@@ -243,3 +244,20 @@ export async function startEntraFixture(options: EntraStandInOptions = {}): Prom
 
 /** Creates an issuer that is not served (for signing forged tokens only). */
 export const createUnservedIssuer = (iss: string): Promise<OidcIssuer> => createOidcIssuer({ issuer: iss });
+
+/** Asserts an Entra refusal: HTTP status, `error`, `error_codes`, the `AADSTS<code>: ` prefix, and optionally a piece of the description. */
+export const expectRefusal = (
+  res: TokenResponse,
+  code: number,
+  error: string,
+  status: number,
+  text?: string,
+): void => {
+  expect({ status: res.status, error: res.body?.error, codes: res.body?.error_codes }).toEqual({
+    status,
+    error,
+    codes: [code],
+  });
+  expect(res.body.error_description).toMatch(new RegExp(`^AADSTS${code}: `));
+  if (text) expect(res.body.error_description).toContain(text);
+};

@@ -5,27 +5,11 @@ import {
   API_V2,
   CALLER,
   type EntraFixture,
+  expectRefusal,
   MI,
   startEntraFixture,
   TENANT,
-  type TokenResponse,
 } from './standInFixture.js';
-
-const expectRefusal = (
-  res: TokenResponse,
-  code: number,
-  error: string,
-  status: number,
-  text?: string,
-): void => {
-  expect({ status: res.status, error: res.body?.error, codes: res.body?.error_codes }).toEqual({
-    status,
-    error,
-    codes: [code],
-  });
-  expect(res.body.error_description).toMatch(new RegExp(`^AADSTS${code}: `));
-  if (text) expect(res.body.error_description).toContain(text);
-};
 
 describe('token endpoint: request-level refusals', () => {
   let fx: EntraFixture;
