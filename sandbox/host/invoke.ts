@@ -75,28 +75,12 @@ async function invokeThroughModel(
   invocationContext = context;
   let callback = fn.callback;
 
-  const pre = {
-    get hookData() {
-      return hookData;
-    },
-    set hookData(_: unknown) {
-      readOnly('hookData');
-    },
-    get appHookData() {
-      return app.appHookData;
-    },
-    set appHookData(_: unknown) {
-      readOnly('appHookData');
-    },
-    get invocationContext() {
-      return context;
-    },
-    set invocationContext(_: unknown) {
-      readOnly('invocationContext');
-    },
-    functionCallback: callback,
-    inputs,
-  };
+  const pre = withReadOnlyHookFields(
+    { functionCallback: callback, inputs },
+    hookData,
+    app.appHookData,
+    context,
+  );
   coreCtx.state = 'preInvocationHooks';
   try {
     await runHooks(app.hooks.preInvocation, pre);
@@ -106,29 +90,16 @@ async function invokeThroughModel(
   inputs = pre.inputs;
   callback = pre.functionCallback;
 
-  const post = {
-    get hookData() {
-      return hookData;
+  const post = withReadOnlyHookFields(
+    {
+      inputs,
+      result: null as unknown,
+      error: null as unknown,
     },
-    set hookData(_: unknown) {
-      readOnly('hookData');
-    },
-    get appHookData() {
-      return app.appHookData;
-    },
-    set appHookData(_: unknown) {
-      readOnly('appHookData');
-    },
-    get invocationContext() {
-      return context;
-    },
-    set invocationContext(_: unknown) {
-      readOnly('invocationContext');
-    },
-    inputs,
-    result: null as unknown,
-    error: null as unknown,
-  };
+    hookData,
+    app.appHookData,
+    context,
+  );
   coreCtx.state = 'invocation';
   try {
     post.result = await invocationModel.invokeFunction(context, inputs, callback);
@@ -195,4 +166,30 @@ export async function runInvocation(
     );
     throw error;
   }
+}
+
+/**
+ * Adds the worker's read-only hook fields (hookData, appHookData, invocationContext) to a hook
+ * context: reading returns the value, assigning throws as the worker does.
+ */
+function withReadOnlyHookFields<T extends object>(
+  fields: T,
+  hookData: HookData,
+  appHookData: unknown,
+  context: unknown,
+): T & { readonly hookData: HookData; readonly appHookData: unknown; readonly invocationContext: unknown } {
+  const readOnlyField = (name: string, value: unknown): PropertyDescriptor => ({
+    enumerable: true,
+    get: () => value,
+    set: () => readOnly(name),
+  });
+  return Object.defineProperties(fields, {
+    hookData: readOnlyField('hookData', hookData),
+    appHookData: readOnlyField('appHookData', appHookData),
+    invocationContext: readOnlyField('invocationContext', context),
+  }) as T & {
+    readonly hookData: HookData;
+    readonly appHookData: unknown;
+    readonly invocationContext: unknown;
+  };
 }
