@@ -27,6 +27,9 @@ export type EntraFailureKind = 'refused' | 'throttled' | 'unavailable';
 
 /** Entra did not issue a token. Carries no upstream body: only status, `error` and AADSTS code. */
 export class EntraError extends Error {
+  /** Issuer and subject of the assertion Entra refused (not secrets), set by whoever sent it. */
+  assertionIdentity: { issuer: string; subject: string } | undefined;
+
   constructor(
     readonly kind: EntraFailureKind,
     readonly status: number | undefined,

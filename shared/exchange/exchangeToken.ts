@@ -6,10 +6,10 @@ import type { CallerVerifier, VerifiedCaller } from '../callers/callerVerifier.j
 import { checkJwtShape, JwtShapeError } from '../callers/jwtShape.js';
 import type { Clock } from '../clock.js';
 import { BrokerError, toWireError } from '../errors.js';
-import type { LogTarget } from '../log.js';
+import { type LogTarget, logEvent } from '../log.js';
 import type { Policy, PolicyDecision, Target } from '../policy.js';
 import type { TokenSource } from '../sources/tokenSource.js';
-import type { EntraClient, EntraToken } from './entraClient.js';
+import { type EntraClient, EntraError, type EntraToken } from './entraClient.js';
 import { TokenCache } from './tokenCache.js';
 import { ACCESS_TOKEN_TYPE, parseTokenRequest } from './tokenRequest.js';
 import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
@@ -57,7 +57,7 @@ export async function exchangeToken(
     if (!decision.allowed) throw policyRefusal(decision, caller, request.audience, request.scope);
     record.rule = decision.rule;
     record.scope = decision.scope;
-    const { token, from } = await obtainToken(deps, decision.target, decision.scope);
+    const { token, from } = await obtainToken(deps, decision.target, decision.scope, log);
     const expiresIn = Math.floor((token.expiresAtMs - deps.clock.now()) / 1000);
     Object.assign(record, {
       tokenSha256: sha256(token.accessToken),
@@ -166,7 +166,7 @@ function policyRefusal(
 }
 
 /** The Entra token for a target and scope, from cache or one exchange shared by concurrent callers. */
-async function obtainToken(deps: ExchangeDependencies, target: Target, scope: string) {
+async function obtainToken(deps: ExchangeDependencies, target: Target, scope: string, log: LogTarget) {
   const source = deps.sources.get(target.source);
   if (!source) throw new Error(`no token source ${target.source} is wired`);
   const context: ExchangeContext = {
@@ -177,16 +177,36 @@ async function obtainToken(deps: ExchangeDependencies, target: Target, scope: st
     audience: deps.tokenExchangeAudience,
   };
   try {
-    return await deps.cache.get(TokenCache.key(target.tenant, target.clientId, scope), async () => {
+    const fetcher = async () => {
       const assertion = await source.getAssertion();
-      context.assertion = { issuer: assertion.issuer, subject: assertion.subject };
-      return deps.entra.requestToken({
-        tenant: target.tenant,
-        clientId: target.clientId,
+      try {
+        return await deps.entra.requestToken({
+          tenant: target.tenant,
+          clientId: target.clientId,
+          scope,
+          assertion: assertion.token,
+        });
+      } catch (error) {
+        if (error instanceof EntraError)
+          error.assertionIdentity = { issuer: assertion.issuer, subject: assertion.subject };
+        throw error;
+      }
+    };
+    const reportRefreshFailure = (error: unknown) => {
+      const mapped = mapUpstreamError(error, context);
+      const detail = mapped instanceof BrokerError ? mapped.detail : {};
+      logEvent(log, 'warn', 'token.refresh_failed', {
+        target: target.name,
         scope,
-        assertion: assertion.token,
+        reason: String(detail.reason ?? 'unknown'),
+        ...(typeof detail.aadsts === 'number' ? { aadsts: detail.aadsts } : {}),
       });
-    });
+    };
+    return await deps.cache.get(
+      TokenCache.key(target.tenant, target.clientId, scope),
+      fetcher,
+      reportRefreshFailure,
+    );
   } catch (error) {
     throw mapUpstreamError(error, context);
   }

@@ -1,6 +1,7 @@
-// The broker's token cache, used for Entra tokens and for the broker's own platform assertions (perf-reliability.md §5.1, §4.2 F): one entry per tenant + client +
-// scope, single-flight per key, refresh-ahead without making callers wait, serve-stale-on-error,
-// Retry-After honoured per key, and a bounded size with least-recently-used eviction.
+// The broker's token cache, used for Entra tokens and for the broker's own platform assertions
+// (perf-reliability.md §5.1, §4.2 F): single flight per key, refresh-ahead without making callers
+// wait, serve-stale-on-error, a pause after every failure (Retry-After when given, else exponential
+// backoff with jitter) during which the last failure is replayed, and a bounded size (LRU).
 import type { Clock } from '../clock.js';
 
 /** Anything cached here: a value that stops being usable at `expiresAtMs` (ms since the epoch). */
@@ -15,35 +16,57 @@ export interface TokenCacheOptions {
   /** Never hand out a token with less than this left, in ms. */
   minRemainingMs: number;
   maxEntries: number;
+  /** First pause after a failure without Retry-After, in ms; doubles per consecutive failure. */
+  backoffBaseMs?: number;
+  /** Longest pause after a failure without Retry-After, in ms. */
+  backoffMaxMs?: number;
+  /** Source of jitter in [0, 1); Math.random unless a test pins it. */
+  random?: () => number;
 }
 
-/** No usable token and Entra's Retry-After has not passed: the caller gets 503 with what is left of it. */
+/** A key is paused after a failure and has no usable token: carries the failure and the time left. */
 export class TokenCacheBlockedError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
-    super(`token requests for this key are paused for ${retryAfterSeconds} s, as Entra's Retry-After asked`);
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly lastError: unknown,
+  ) {
+    super(`requests for this key are paused for ${retryAfterSeconds} s after a failure`);
     this.name = 'TokenCacheBlockedError';
+  }
+}
+
+/** The fetcher returned a token that is already inside the safety margin: unusable. */
+export class ShortLivedTokenError extends Error {
+  constructor(readonly remainingSeconds: number) {
+    super(`the token issued has only ${remainingSeconds} s left`);
+    this.name = 'ShortLivedTokenError';
   }
 }
 
 export interface TokenCacheResult<T extends Expiring> {
   token: T;
-  /** 'hit' served from cache (possibly while a refresh runs), 'miss' waited for Entra. */
+  /** 'hit' served from cache (possibly while a refresh runs), 'miss' waited for the fetcher. */
   from: 'hit' | 'miss';
 }
+
+/** Fetches a value; an error with a numeric `retryAfterSeconds` sets the pause for the key. */
+export type TokenFetcher<T> = () => Promise<T>;
 
 interface Entry<T> {
   token?: T;
   inFlight?: Promise<T>;
   blockedUntil?: number;
+  failures: number;
+  lastError?: unknown;
 }
-
-/** Fetches a token; the error may carry `retryAfterSeconds` to pause this key. */
-export type TokenFetcher<T> = () => Promise<T>;
 
 export class TokenCache<T extends Expiring> {
   readonly #entries = new Map<string, Entry<T>>();
+  readonly #random: () => number;
 
-  constructor(readonly options: TokenCacheOptions) {}
+  constructor(readonly options: TokenCacheOptions) {
+    this.#random = options.random ?? Math.random;
+  }
 
   /** Key of an Entra token: the three values Entra issues on, joined unambiguously. */
   static key(tenant: string, clientId: string, scope: string): string {
@@ -54,8 +77,15 @@ export class TokenCache<T extends Expiring> {
     return this.#entries.size;
   }
 
-  /** Returns a usable token for `key`, calling `fetcher` at most once at a time per key. */
-  async get(key: string, fetcher: TokenFetcher<T>): Promise<TokenCacheResult<T>> {
+  /**
+   * Returns a usable token for `key`, calling `fetcher` at most once at a time per key.
+   * `onBackgroundError` hears about failures of a refresh-ahead nobody waits for.
+   */
+  async get(
+    key: string,
+    fetcher: TokenFetcher<T>,
+    onBackgroundError?: (error: unknown) => void,
+  ): Promise<TokenCacheResult<T>> {
     const now = this.options.clock.now();
     const entry = this.#touch(key);
     const usable =
@@ -65,46 +95,64 @@ export class TokenCache<T extends Expiring> {
     if (usable) {
       const dueForRefresh = usable.expiresAtMs - this.options.refreshBeforeMs <= now;
       // Refresh ahead in the background; a failure keeps the still-valid token (F3, F4).
-      if (dueForRefresh && !blocked) this.#start(key, entry, fetcher).catch(() => undefined);
+      if (dueForRefresh && !blocked) this.#start(entry, fetcher).catch((error) => onBackgroundError?.(error));
       return { token: usable, from: 'hit' };
     }
     if (blocked && !entry.inFlight) {
-      throw new TokenCacheBlockedError(Math.ceil(((entry.blockedUntil as number) - now) / 1000));
+      throw new TokenCacheBlockedError(
+        Math.ceil(((entry.blockedUntil as number) - now) / 1000),
+        entry.lastError,
+      );
     }
-    return { token: await this.#start(key, entry, fetcher), from: 'miss' };
+    return { token: await this.#start(entry, fetcher), from: 'miss' };
   }
 
-  #start(key: string, entry: Entry<T>, fetcher: TokenFetcher<T>): Promise<T> {
+  #start(entry: Entry<T>, fetcher: TokenFetcher<T>): Promise<T> {
     if (entry.inFlight) return entry.inFlight;
     // The body runs to its first await synchronously, so `finally` always runs after the assignment below.
     const flight = (async () => {
       try {
         const token = await fetcher();
-        entry.token = token;
-        entry.blockedUntil = undefined;
+        const remainingMs = token.expiresAtMs - this.options.clock.now();
+        if (remainingMs <= this.options.minRemainingMs)
+          throw new ShortLivedTokenError(Math.floor(remainingMs / 1000));
+        Object.assign(entry, { token, blockedUntil: undefined, failures: 0, lastError: undefined });
         return token;
       } catch (error) {
-        const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-        if (typeof retryAfter === 'number') entry.blockedUntil = this.options.clock.now() + retryAfter * 1000;
+        entry.failures++;
+        entry.lastError = error;
+        entry.blockedUntil = this.options.clock.now() + this.#pauseMs(error, entry.failures);
         throw error;
       } finally {
         entry.inFlight = undefined;
-        const empty = !entry.token && entry.blockedUntil === undefined;
-        if (empty && this.#entries.get(key) === entry) this.#entries.delete(key);
       }
     })();
     entry.inFlight = flight;
     return flight;
   }
 
-  /** Moves `key` to the most-recent end, creating it, and evicts the least recently used past the cap. */
+  /** Retry-After when the error carries one; else equal-jitter exponential backoff (never below half the step). */
+  #pauseMs(error: unknown, failures: number): number {
+    const retryAfter = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') return retryAfter * 1000;
+    const step = Math.min(
+      this.options.backoffMaxMs ?? 60_000,
+      (this.options.backoffBaseMs ?? 1000) * 2 ** (failures - 1),
+    );
+    return step / 2 + (this.#random() * step) / 2;
+  }
+
+  /** Moves `key` to the most-recent end, creating it; evicts the least recently used idle entries past the cap. */
   #touch(key: string): Entry<T> {
-    const entry: Entry<T> = this.#entries.get(key) ?? {};
+    const entry: Entry<T> = this.#entries.get(key) ?? { failures: 0 };
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    while (this.#entries.size > this.options.maxEntries) {
-      const oldest = this.#entries.keys().next().value as string;
-      this.#entries.delete(oldest);
+    if (this.#entries.size > this.options.maxEntries) {
+      // An entry with a fetch in flight stays, or a second fetch for it would start (single flight).
+      for (const [candidate, value] of this.#entries) {
+        if (this.#entries.size <= this.options.maxEntries) break;
+        if (!value.inFlight && candidate !== key) this.#entries.delete(candidate);
+      }
     }
     return entry;
   }

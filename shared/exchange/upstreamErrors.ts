@@ -2,17 +2,15 @@
 // a clear public description that names no secret and carries no upstream body; the AADSTS code goes
 // to the audit detail only (style.md, Errors).
 import { BrokerError } from '../errors.js';
-import { type SourceAssertion, SourceError } from '../sources/tokenSource.js';
+import { SourceError } from '../sources/tokenSource.js';
 import { EntraError } from './entraClient.js';
-import { TokenCacheBlockedError } from './tokenCache.js';
+import { ShortLivedTokenError, TokenCacheBlockedError } from './tokenCache.js';
 
 export interface ExchangeContext {
   target: string;
   tenant: string;
   clientId: string;
   scope: string;
-  /** The assertion's issuer and subject, when the source produced one (not secrets). */
-  assertion?: Pick<SourceAssertion, 'issuer' | 'subject'>;
   audience: string;
 }
 
@@ -22,10 +20,10 @@ const ISSUER_UNREACHABLE = new Set([90061, 50166, 501661]);
 const SCOPE = new Set([70011, 700022, 1002012, 500011]);
 
 /** Describes why Entra refused, in the operator's terms. */
-function describeRefusal(aadsts: number | undefined, c: ExchangeContext): string {
-  const who = c.assertion
-    ? `issuer '${c.assertion.issuer}', subject '${c.assertion.subject}'`
-    : 'the broker identity';
+function describeRefusal(error: EntraError, c: ExchangeContext): string {
+  const aadsts = error.aadsts;
+  const identity = error.assertionIdentity;
+  const who = identity ? `issuer '${identity.issuer}', subject '${identity.subject}'` : 'the broker identity';
   const prefix = `Entra refused the federated assertion for target ${c.target}`;
   if (aadsts === 7002138) {
     return `${prefix}: a federated credential on client ${c.clientId} matches ${who} only when case is ignored; Entra compares case-sensitively.`;
@@ -56,7 +54,7 @@ export function mapUpstreamError(error: unknown, context: ExchangeContext): unkn
       ...(error.status === undefined ? {} : { upstreamStatus: error.status }),
     };
     if (error.kind === 'refused') {
-      return new BrokerError('temporarily_unavailable', 502, describeRefusal(error.aadsts, context), {
+      return new BrokerError('temporarily_unavailable', 502, describeRefusal(error, context), {
         cause: error,
         detail,
       });
@@ -74,15 +72,21 @@ export function mapUpstreamError(error: unknown, context: ExchangeContext): unkn
     );
   }
   if (error instanceof TokenCacheBlockedError) {
+    // The key is paused after a failure: answer as that failure did, with the time left to wait.
+    const last = mapUpstreamError(error.lastError, context);
+    if (!(last instanceof BrokerError)) return last;
+    return new BrokerError(last.code, last.status, last.description, {
+      cause: error,
+      detail: { ...last.detail, paused: true },
+      ...(last.status === 503 ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+    });
+  }
+  if (error instanceof ShortLivedTokenError) {
     return new BrokerError(
       'temporarily_unavailable',
-      503,
-      `Entra asked the broker to wait before asking again for target ${context.target}; retry later.`,
-      {
-        cause: error,
-        detail: { reason: 'entra_paused' },
-        retryAfterSeconds: error.retryAfterSeconds,
-      },
+      502,
+      `Entra issued a token for target ${context.target} that expires within ${error.remainingSeconds} seconds; check Entra's token lifetime policy.`,
+      { cause: error, detail: { reason: 'entra_token_short_lived' } },
     );
   }
   if (error instanceof SourceError) {

@@ -295,8 +295,9 @@ describe('exchangeToken', () => {
     });
   });
 
-  it('maps Entra unreachable and a failing source to 503 with Retry-After', async () => {
+  it('maps Entra unreachable to 503 with Retry-After', async () => {
     entraFailure = new EntraError('unavailable', undefined, undefined, undefined, undefined);
+
     expect(await refusal(form({ subject_token: await callerToken() }))).toEqual({
       status: 503,
       body: {
@@ -305,9 +306,11 @@ describe('exchangeToken', () => {
       },
       retryAfter: '5',
     });
+  });
 
-    entraFailure = undefined;
+  it('maps a failing token source to 503 with Retry-After, without calling Entra', async () => {
     sourceFailure = new SourceError('gcpMetadata', 'metadata server unreachable');
+
     expect(await refusal(form({ subject_token: await callerToken() }))).toEqual({
       status: 503,
       body: {
@@ -317,9 +320,10 @@ describe('exchangeToken', () => {
       },
       retryAfter: '5',
     });
+    expect(entraCalls).toHaveLength(0);
   });
 
-  it('answers 503 with the remaining Retry-After while Entra throttles the target', async () => {
+  it('answers 503 with the remaining Retry-After while Entra throttles the target, without asking again', async () => {
     entraFailure = new EntraError('throttled', 429, undefined, undefined, 60);
     expect((await refusal(form({ subject_token: await callerToken() }))).retryAfter).toBe('60');
 
@@ -329,11 +333,57 @@ describe('exchangeToken', () => {
       status: 503,
       body: {
         error: 'temporarily_unavailable',
-        error_description:
-          'Entra asked the broker to wait before asking again for target vault-reader; retry later.',
+        error_description: 'Entra is throttling token requests for target vault-reader; retry later.',
       },
       retryAfter: '60',
     });
     expect(entraCalls).toHaveLength(1);
+  });
+
+  it('replays an Entra refusal to every caller during the pause instead of asking Entra again (F9)', async () => {
+    entraFailure = new EntraError('refused', 400, 700016, 'unauthorized_client', undefined);
+    const token = await callerToken();
+
+    const results = [];
+    for (let i = 0; i < 10; i++) results.push(await refusal(form({ subject_token: token })));
+
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(results[0]).toEqual({
+      status: 502,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: `Entra has no application or managed identity ${CLIENT} in tenant ${TENANT} (target vault-reader).`,
+      },
+      retryAfter: undefined,
+    });
+    expect(entraCalls).toHaveLength(1);
+  });
+
+  it('logs a failed background refresh without a token', async () => {
+    const token = await callerToken();
+    const clock = { t: NOW * 1000, now: () => clock.t };
+    deps = {
+      ...deps,
+      clock,
+      cache: new TokenCache({ clock, refreshBeforeMs: 300_000, minRemainingMs: 60_000, maxEntries: 10 }),
+    };
+    await exchangeToken(deps, form({ subject_token: token }), log);
+    clock.t += 3400 * 1000; // inside the refresh window, token still valid
+    entraFailure = new EntraError('refused', 401, 700213, 'invalid_client', undefined);
+
+    const served = await exchangeToken(deps, form({ subject_token: token }), log).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    expect(served?.access_token).toBe(ACCESS_TOKEN);
+    const refresh = lines
+      .map((line) => JSON.parse(line))
+      .find((line) => line.event === 'token.refresh_failed');
+    expect(refresh).toEqual({
+      event: 'token.refresh_failed',
+      target: 'vault-reader',
+      scope: VAULT,
+      reason: 'entra_refused',
+      aadsts: 700213,
+    });
   });
 });

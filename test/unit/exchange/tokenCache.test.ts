@@ -1,7 +1,11 @@
 // The Entra token cache: single flight, refresh-ahead, stale-on-error, Retry-After, LRU bound.
 import { describe, expect, it } from 'vitest';
 import type { EntraToken } from '../../../shared/exchange/entraClient.js';
-import { TokenCache, TokenCacheBlockedError } from '../../../shared/exchange/tokenCache.js';
+import {
+  ShortLivedTokenError,
+  TokenCache,
+  TokenCacheBlockedError,
+} from '../../../shared/exchange/tokenCache.js';
 
 const MINUTE = 60_000;
 
@@ -12,6 +16,9 @@ function setup(maxEntries = 100) {
     refreshBeforeMs: 5 * MINUTE,
     minRemainingMs: MINUTE,
     maxEntries,
+    backoffBaseMs: 1000,
+    backoffMaxMs: 8000,
+    random: () => 0.5,
   });
   let calls = 0;
   const pending: Array<{ resolve: (t: EntraToken) => void; reject: (e: unknown) => void }> = [];
@@ -75,18 +82,22 @@ describe('TokenCache', () => {
     expect((await cache.get('k', fetcher)).token.accessToken).toBe('new');
   });
 
-  it('keeps serving the valid token when a background refresh fails (F4)', async () => {
-    const { clock, cache, fetcher, token, pending } = setup();
+  it('keeps serving the valid token when a background refresh fails, reports it, and backs off (F4)', async () => {
+    const { clock, cache, fetcher, token, pending, calls } = setup();
+    const reported: unknown[] = [];
     const first = cache.get('k', fetcher);
     pending[0]?.resolve(token('old'));
     await first;
     clock.t += 56 * MINUTE;
 
-    await cache.get('k', fetcher);
+    await cache.get('k', fetcher, (error) => reported.push(error));
     pending[1]?.reject(new Error('Entra 503'));
     await settle();
+    const during = await Promise.all(Array.from({ length: 100 }, () => cache.get('k', fetcher)));
 
-    expect((await cache.get('k', fetcher)).token.accessToken).toBe('old');
+    expect(reported).toEqual([new Error('Entra 503')]);
+    expect(during.every((r) => r.token.accessToken === 'old')).toBe(true);
+    expect(calls()).toBe(2);
   });
 
   it('never hands out a token with less than minRemaining left (F7)', async () => {
@@ -121,13 +132,57 @@ describe('TokenCache', () => {
     expect(calls()).toBe(2);
   });
 
-  it('forgets a key whose only fetch failed without Retry-After', async () => {
-    const { cache, fetcher, pending } = setup();
+  it('pauses a key after a failure without Retry-After, replays that failure, and doubles the pause (F8, F9)', async () => {
+    const { clock, cache, fetcher, pending, token, calls } = setup();
+    const refusal = new Error('AADSTS700213');
     const first = cache.get('k', fetcher);
-    pending[0]?.reject(new Error('refused'));
-    await expect(first).rejects.toThrow();
+    pending[0]?.reject(refusal);
+    await expect(first).rejects.toBe(refusal);
 
-    expect(cache.size).toBe(0);
+    // Equal jitter with random 0.5: 750 ms after the first failure.
+    clock.t += 700;
+    const replayed = await cache.get('k', fetcher).catch((error: unknown) => error);
+    expect(replayed).toBeInstanceOf(TokenCacheBlockedError);
+    expect((replayed as TokenCacheBlockedError).lastError).toBe(refusal);
+    expect(calls()).toBe(1);
+
+    clock.t += 100;
+    const second = cache.get('k', fetcher);
+    pending[1]?.reject(refusal);
+    await expect(second).rejects.toBe(refusal);
+    clock.t += 1400; // the second pause is 1500 ms
+    await expect(cache.get('k', fetcher)).rejects.toBeInstanceOf(TokenCacheBlockedError);
+    clock.t += 200;
+    const third = cache.get('k', fetcher);
+    pending[2]?.resolve(token('finally'));
+
+    expect((await third).token.accessToken).toBe('finally');
+    expect(calls()).toBe(3);
+  });
+
+  it('refuses a freshly fetched token that is already inside the safety margin', async () => {
+    const { cache, fetcher, pending, token } = setup();
+    const first = cache.get('k', fetcher);
+    pending[0]?.resolve(token('short', 30_000));
+
+    const error = await first.catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ShortLivedTokenError);
+    expect((error as ShortLivedTokenError).remainingSeconds).toBe(30);
+  });
+
+  it('never evicts an entry whose fetch is in flight, so single flight holds', async () => {
+    const { cache, fetcher, pending, token, calls } = setup(1);
+    const a1 = cache.get('a', fetcher);
+    const b = cache.get('b', fetcher);
+    const a2 = cache.get('a', fetcher);
+    pending[0]?.resolve(token('a'));
+    pending[1]?.resolve(token('b'));
+
+    expect([(await a1).token.accessToken, (await a2).token.accessToken, (await b).token.accessToken]).toEqual(
+      ['a', 'a', 'b'],
+    );
+    expect(calls()).toBe(2);
   });
 
   it('evicts the least recently used key past maxEntries (F12)', async () => {
