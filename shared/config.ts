@@ -9,40 +9,47 @@ const required = (what: string) => z.string({ error: `is required: ${what}` }).m
 const httpsUrl = z
   .string()
   .url()
-  .refine((value) => new URL(value).protocol === 'https:', 'must be an https URL')
+  .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https URL')
   .refine((value) => {
+    if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
   }, 'must carry no query, fragment or credentials');
 
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
-const schema = z.object({
-  BROKER_AUDIENCE: required('the audience callers must request their tokens for'),
-  BROKER_POLICY_FILE: required('the path of the policy JSON file'),
-  ENTRA_AUTHORITY_HOST: httpsUrl.default('https://login.microsoftonline.com'),
-  ENTRA_TIMEOUT_MS: positive(10_000),
-  TOKEN_EXCHANGE_AUDIENCE: z.string().min(1).default('api://AzureADTokenExchange'),
-  TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: positive(300),
-  TOKEN_MIN_REMAINING_SECONDS: positive(60),
-  TOKEN_CACHE_MAX_ENTRIES: positive(10_000),
-  ENTRA_RETRY_AFTER_MAX_SECONDS: positive(3600),
-  GOOGLE_JWKS_URL: httpsUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
-  GOOGLE_TOKEN_MAX_LIFETIME_SECONDS: positive(3600),
-  GCP_SERVICE_ACCOUNT: z.string().min(1).default('default'),
-  CALLER_TOKEN_MAX_BYTES: positiveInteger
-    .min(512, 'must be at least 512')
-    .max(65_536, 'must be at most 65536')
-    .default(8192),
-  CALLER_CLOCK_SKEW_SECONDS: positiveInteger
-    .min(0, 'must not be negative')
-    .max(300, 'must be at most 300')
-    .default(60),
-  JWKS_CACHE_MAX_AGE_SECONDS: positive(600),
-  JWKS_COOLDOWN_SECONDS: positive(30),
-  JWKS_TIMEOUT_MS: positive(5000),
-  JWKS_STALE_MAX_AGE_SECONDS: positive(86_400),
-  SOURCE_TIMEOUT_MS: positive(5000),
-});
+const schema = z
+  .object({
+    BROKER_AUDIENCE: required('the audience callers must request their tokens for'),
+    BROKER_POLICY_FILE: required('the path of the policy JSON file'),
+    ENTRA_AUTHORITY_HOST: httpsUrl.default('https://login.microsoftonline.com'),
+    ENTRA_TIMEOUT_MS: positive(10_000),
+    TOKEN_EXCHANGE_AUDIENCE: z.string().min(1).default('api://AzureADTokenExchange'),
+    TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: positive(300),
+    TOKEN_MIN_REMAINING_SECONDS: positive(60),
+    TOKEN_CACHE_MAX_ENTRIES: positive(10_000),
+    ENTRA_RETRY_AFTER_MAX_SECONDS: positive(3600),
+    GOOGLE_JWKS_URL: httpsUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
+    GOOGLE_TOKEN_MAX_LIFETIME_SECONDS: positive(3600),
+    GCP_SERVICE_ACCOUNT: z.string().min(1).default('default'),
+    CALLER_TOKEN_MAX_BYTES: positiveInteger
+      .min(512, 'must be at least 512')
+      .max(65_536, 'must be at most 65536')
+      .default(8192),
+    CALLER_CLOCK_SKEW_SECONDS: positiveInteger
+      .min(0, 'must not be negative')
+      .max(300, 'must be at most 300')
+      .default(60),
+    JWKS_CACHE_MAX_AGE_SECONDS: positive(600),
+    JWKS_COOLDOWN_SECONDS: positive(30),
+    JWKS_TIMEOUT_MS: positive(5000),
+    JWKS_STALE_MAX_AGE_SECONDS: positive(86_400),
+    SOURCE_TIMEOUT_MS: positive(5000),
+  })
+  .refine((config) => config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS > config.TOKEN_MIN_REMAINING_SECONDS, {
+    path: ['TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS'],
+    message:
+      'must be greater than TOKEN_MIN_REMAINING_SECONDS (refresh starts before tokens stop being served)',
+  });
 
 export type BrokerConfig = Readonly<z.infer<typeof schema>>;
 
@@ -56,7 +63,11 @@ export class ConfigError extends Error {
 
 /** Parses and validates the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
-  const result = schema.safeParse(env);
+  // An empty variable means "not set" (as app settings often are), never 0 or the empty string.
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const result = schema.safeParse(set);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
   }

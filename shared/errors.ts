@@ -52,6 +52,14 @@ export interface WireError {
   body: { error: BrokerErrorCode; error_description: string };
 }
 
+/** RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E. */
+export function toDescriptionCharacters(text: string): string {
+  return text
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7e]/g, '?');
+}
+
 const SERVER_ERROR_DESCRIPTION = 'The broker failed to process the request; the failure has been logged.';
 
 /** Maps anything thrown to the contract's error response; unknown errors become a fixed 500. */
@@ -67,7 +75,7 @@ export function toWireError(error: unknown): WireError {
     return {
       status: error.status,
       headers,
-      body: { error: error.code, error_description: error.description },
+      body: { error: error.code, error_description: toDescriptionCharacters(error.description) },
     };
   }
   return {

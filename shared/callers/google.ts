@@ -70,10 +70,10 @@ function principalOf(payload: JWTPayload, options: GoogleVerifierOptions): Googl
   if (exp - iat > options.maxLifetimeSeconds) {
     throw refuse(`The subject token's lifetime is longer than ${options.maxLifetimeSeconds} seconds.`);
   }
-  if (!GOOGLE_SUBJECT.test(sub)) throw refuse('The subject token\'s "sub" is not a Google unique id.');
+  if (!GOOGLE_SUBJECT.test(sub)) throw refuse("The subject token's 'sub' is not a Google unique id.");
   const email = payload.email;
   if (email !== undefined && (typeof email !== 'string' || payload.email_verified !== true)) {
-    throw refuse('The subject token\'s "email" is not verified.');
+    throw refuse("The subject token's 'email' is not verified.");
   }
   const compute = (payload.google as { compute_engine?: { project_id?: unknown } } | undefined)
     ?.compute_engine;
@@ -102,13 +102,13 @@ function mapVerifyError(error: unknown, audience: string): BrokerError {
   if (error instanceof errors.JWTClaimValidationFailed) {
     const claim = error.claim;
     if (error.reason !== 'check_failed')
-      return refuse(`The subject token's "${claim}" claim is missing or invalid.`, error);
+      return refuse(`The subject token's '${claim}' claim is missing or invalid.`, error);
     if (claim === 'aud')
       return refuse(`The subject token's audience is not this broker's audience (${audience}).`, error);
     if (claim === 'iss') return refuse('The subject token was not issued by Google.', error);
     if (claim === 'iat') return refuse('The subject token was issued in the future or is too old.', error);
     if (claim === 'nbf') return refuse('The subject token is not valid yet.', error);
-    return refuse(`The subject token's "${claim}" claim is missing or invalid.`, error);
+    return refuse(`The subject token's '${claim}' claim is missing or invalid.`, error);
   }
   if (error instanceof errors.JOSEAlgNotAllowed)
     return refuse('The subject token uses an algorithm that is not allowed.', error);

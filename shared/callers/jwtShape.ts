@@ -46,7 +46,7 @@ export function checkJwtShape(
   const payload = parseObject(payloadSegment, 'payload');
   const controlled = findControlCharacter(payload);
   if (controlled !== undefined) {
-    throw new JwtShapeError(`the subject token's claim "${controlled}" contains a control character`);
+    throw new JwtShapeError(`the subject token's claim '${controlled}' contains a control character`);
   }
   return { header, payload };
 }
@@ -65,7 +65,7 @@ function parseObject(segment: string, part: 'header' | 'payload'): Record<string
   }
   const duplicate = findDuplicateName(text);
   if (duplicate !== undefined) {
-    throw new JwtShapeError(`the subject token's ${part} repeats the name "${printable(duplicate)}"`);
+    throw new JwtShapeError(`the subject token's ${part} repeats the name '${printable(duplicate)}'`);
   }
   return value as Record<string, unknown>;
 }

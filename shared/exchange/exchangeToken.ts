@@ -52,7 +52,7 @@ export async function exchangeToken(
     record.subjectTokenSha256 = sha256(request.subjectToken);
     const caller = await verifyCaller(deps, request.subjectToken);
     record.caller = caller.principal;
-    record.target = request.audience;
+    record.target = printableName(request.audience) ?? '(not printable)';
     const decision = deps.policy.decide(caller.principal, request.audience, request.scope);
     if (!decision.allowed) throw policyRefusal(decision, caller, request.audience, request.scope);
     record.rule = decision.rule;

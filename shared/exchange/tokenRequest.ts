@@ -20,6 +20,18 @@ export interface TokenExchangeRequest {
   scope: string | undefined;
 }
 
+const KNOWN_PARAMETERS = new Set([
+  'grant_type',
+  'subject_token',
+  'subject_token_type',
+  'audience',
+  'scope',
+  'resource',
+  'requested_token_type',
+  'actor_token',
+  'actor_token_type',
+]);
+
 const invalid = (description: string) => new BrokerError('invalid_request', 400, description);
 
 /** Validates the form parameters of POST /api/token. */
@@ -28,10 +40,14 @@ export function parseTokenRequest(form: URLSearchParams): TokenExchangeRequest {
   const repeated = [...new Set(form.keys())].find(
     (name) => name !== 'audience' && form.getAll(name).length > 1,
   );
-  if (repeated !== undefined) throw invalid(`The parameter "${repeated}" is given more than once.`);
+  if (repeated !== undefined) {
+    // Name only parameters of the contract: anything else is the caller's text, not ours to echo.
+    const named = KNOWN_PARAMETERS.has(repeated) ? `The parameter '${repeated}'` : 'A parameter';
+    throw invalid(`${named} is given more than once.`);
+  }
 
   const grantType = form.get('grant_type');
-  if (!grantType) throw invalid('The parameter "grant_type" is required.');
+  if (!grantType) throw invalid("The parameter 'grant_type' is required.");
   if (grantType !== TOKEN_EXCHANGE_GRANT) {
     throw new BrokerError(
       'unsupported_grant_type',
@@ -40,9 +56,9 @@ export function parseTokenRequest(form: URLSearchParams): TokenExchangeRequest {
     );
   }
   const subjectToken = form.get('subject_token');
-  if (!subjectToken) throw invalid('The parameter "subject_token" is required.');
+  if (!subjectToken) throw invalid("The parameter 'subject_token' is required.");
   const subjectTokenType = form.get('subject_token_type');
-  if (!subjectTokenType) throw invalid('The parameter "subject_token_type" is required.');
+  if (!subjectTokenType) throw invalid("The parameter 'subject_token_type' is required.");
   if (subjectTokenType === AWS_TOKEN_TYPE) {
     throw invalid(`The subject_token_type ${AWS_TOKEN_TYPE} is not supported by this broker yet.`);
   }
@@ -51,14 +67,14 @@ export function parseTokenRequest(form: URLSearchParams): TokenExchangeRequest {
   }
   if (form.has('actor_token') || form.has('actor_token_type'))
     throw invalid('Actor tokens are not supported.');
-  if (form.has('resource')) throw invalid('Name the target with "audience"; "resource" is not supported.');
+  if (form.has('resource')) throw invalid("Name the target with 'audience'; 'resource' is not supported.");
   const requested = form.get('requested_token_type');
   if (requested !== null && requested !== ACCESS_TOKEN_TYPE) {
     throw invalid(`The only requested_token_type issued is ${ACCESS_TOKEN_TYPE}.`);
   }
   const audiences = form.getAll('audience');
   if (audiences.length === 0 || audiences[0] === '') {
-    throw invalid('The parameter "audience" (the target name in the policy) is required.');
+    throw invalid("The parameter 'audience' (the target name in the policy) is required.");
   }
   if (audiences.length > 1)
     throw new BrokerError('invalid_target', 400, 'Exactly one audience (target) may be requested.');

@@ -40,8 +40,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it('never echoes other variables of the environment', () => {
-    expect(() => loadConfig({ SECRET_THING: 'hunter2' })).toThrow(/^(?!.*hunter2)/s);
+  it('names a malformed URL as a ConfigError, echoing no value', () => {
+    const attempt = () =>
+      loadConfig({
+        ...minimal,
+        GOOGLE_JWKS_URL: 'not a url hunter2',
+        ENTRA_AUTHORITY_HOST: 'https://user:hunter2@login.example',
+      });
+
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow('GOOGLE_JWKS_URL must be an https URL');
+    expect(attempt).toThrow('ENTRA_AUTHORITY_HOST must carry no query, fragment or credentials');
+    expect(attempt).not.toThrow(/hunter2/);
+  });
+
+  it('treats an empty variable as unset, and checks refresh against the safety margin', () => {
+    expect(loadConfig({ ...minimal, CALLER_CLOCK_SKEW_SECONDS: '' }).CALLER_CLOCK_SKEW_SECONDS).toBe(60);
+    expect(() => loadConfig({ ...minimal, TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: '30' })).toThrow(
+      'TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS must be greater than TOKEN_MIN_REMAINING_SECONDS',
+    );
   });
 });
 

@@ -57,3 +57,11 @@ describe('logEvent', () => {
     expect(lines).toEqual(['{"event":"health.checked","status":"ok"}']);
   });
 });
+
+describe('error_description characters', () => {
+  it('keeps descriptions inside RFC 6749 §5.2 (no double quote, no backslash, ASCII only)', () => {
+    const wire = toWireError(new BrokerError('invalid_request', 400, 'claim "sub" with \\ and é\n'));
+
+    expect(wire.body.error_description).toBe("claim 'sub' with / and ??");
+  });
+});

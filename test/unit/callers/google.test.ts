@@ -115,12 +115,12 @@ describe('google caller verifier', () => {
       claims({ iss: 'http://accounts.google.com' }),
       'The subject token was not issued by Google.',
     ],
-    ['no exp', claims({ exp: undefined }), 'The subject token\'s "exp" claim is missing or invalid.'],
-    ['no iat', claims({ iat: undefined }), 'The subject token\'s "iat" claim is missing or invalid.'],
+    ['no exp', claims({ exp: undefined }), "The subject token's 'exp' claim is missing or invalid."],
+    ['no iat', claims({ iat: undefined }), "The subject token's 'iat' claim is missing or invalid."],
     [
       'exp as a string',
       claims({ exp: String(NOW + 100) }),
-      'The subject token\'s "exp" claim is missing or invalid.',
+      "The subject token's 'exp' claim is missing or invalid.",
     ],
     [
       'a lifetime of two hours',
@@ -141,14 +141,14 @@ describe('google caller verifier', () => {
     [
       'an unverified email',
       claims({ email_verified: false }),
-      'The subject token\'s "email" is not verified.',
+      "The subject token's 'email' is not verified.",
     ],
     [
       'email_verified as a string',
       claims({ email_verified: 'true' }),
-      'The subject token\'s "email" is not verified.',
+      "The subject token's 'email' is not verified.",
     ],
-    ['a non-numeric sub', claims({ sub: 'admin' }), 'The subject token\'s "sub" is not a Google unique id.'],
+    ['a non-numeric sub', claims({ sub: 'admin' }), "The subject token's 'sub' is not a Google unique id."],
   ])('refuses %s with invalid_grant', async (_name, body, description) => {
     const wire = await refusal(await signer.sign(body));
 
@@ -157,7 +157,7 @@ describe('google caller verifier', () => {
   });
 
   it.each([
-    ['typ at+jwt', { typ: 'at+jwt' }, 'The subject token\'s "typ" claim is missing or invalid.'],
+    ['typ at+jwt', { typ: 'at+jwt' }, "The subject token's 'typ' claim is missing or invalid."],
     ['an unknown kid', { kid: 'k9' }, 'The subject token is signed with an unknown key.'],
     [
       'a jku header pointing elsewhere',

@@ -25,14 +25,14 @@ describe('checkJwtShape', () => {
     ['leading whitespace', ` ${ok}`, 'empty or non-base64url'],
     ['a non-JSON payload', rawJwt('{"alg":"RS256"}', 'not json'), 'payload is not JSON'],
     ['an array payload', rawJwt('{"alg":"RS256"}', '["a"]'), 'payload is not a JSON object'],
-    ['a duplicate sub', rawJwt('{"alg":"RS256"}', '{"sub":"a","sub":"admin"}'), 'repeats the name "sub"'],
-    ['a duplicate alg', rawJwt('{"alg":"HS256","alg":"RS256"}', '{}'), 'header repeats the name "alg"'],
+    ['a duplicate sub', rawJwt('{"alg":"RS256"}', '{"sub":"a","sub":"admin"}'), "repeats the name 'sub'"],
+    ['a duplicate alg', rawJwt('{"alg":"HS256","alg":"RS256"}', '{}'), "header repeats the name 'alg'"],
     [
       'a newline in sub',
       unsignedJwt({ alg: 'RS256' }, { sub: 'a\nadmin' }),
-      'claim "sub" contains a control character',
+      "claim 'sub' contains a control character",
     ],
-    ['a C1 control nested', unsignedJwt({ alg: 'RS256' }, { g: { x: ['ok', 'a\u0085'] } }), 'claim "g.x[1]"'],
+    ['a C1 control nested', unsignedJwt({ alg: 'RS256' }, { g: { x: ['ok', 'a\u0085'] } }), "claim 'g.x[1]'"],
   ])('refuses %s', (_name, token, reason) => {
     expect(() => checkJwtShape(token, { maxBytes: 8192 })).toThrow(reason);
   });

@@ -151,7 +151,7 @@ describe('exchangeToken', () => {
   });
 
   it.each([
-    ['no grant_type', { grant_type: '' }, 400, 'invalid_request', 'The parameter "grant_type" is required.'],
+    ['no grant_type', { grant_type: '' }, 400, 'invalid_request', "The parameter 'grant_type' is required."],
     [
       'another grant type',
       { grant_type: 'client_credentials' },
@@ -164,7 +164,7 @@ describe('exchangeToken', () => {
       { subject_token: '' },
       400,
       'invalid_request',
-      'The parameter "subject_token" is required.',
+      "The parameter 'subject_token' is required.",
     ],
     [
       'an unsupported token type',
@@ -192,7 +192,7 @@ describe('exchangeToken', () => {
       { subject_token: 'x', audience: '' },
       400,
       'invalid_request',
-      'The parameter "audience" (the target name in the policy) is required.',
+      "The parameter 'audience' (the target name in the policy) is required.",
     ],
     [
       'two scopes',
