@@ -2,7 +2,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker.js';
 import { ConfigError } from '../shared/config.js';
-import { logEvent } from '../shared/log.js';
+import { logEvent, reportFailure } from '../shared/log.js';
 import { PolicyError } from '../shared/policy.js';
 import { SourceError } from '../shared/sources/tokenSource.js';
 
@@ -14,7 +14,10 @@ export async function health(_request: HttpRequest, context: InvocationContext):
   return { status: 200, headers: noStore, jsonBody: { status: 'ok' } };
 }
 
-/** 200 when the broker can serve: config valid, policy loaded, every token source answers; else 503 with the problems. */
+/**
+ * 200 when the broker can serve: config valid, policy loaded, every token source answers; else 503
+ * with problem codes. The endpoint is anonymous, so details (variable names, paths) go to the log only.
+ */
 export async function ready(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const problems: string[] = [];
   let targets = 0;
@@ -28,12 +31,21 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
         sources[name] = 'ok';
       } catch (error) {
         sources[name] = 'unavailable';
-        problems.push(error instanceof SourceError ? error.message : `token source ${name} failed`);
+        problems.push(`source_unavailable:${name}`);
+        if (error instanceof SourceError) {
+          logEvent(context, 'warn', 'source.unavailable', { source: name, reason: error.reason });
+        } else reportFailure(context, 'ready', error);
       }
     }
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PolicyError) problems.push(...error.problems);
-    else problems.push('the broker could not start; see the logs');
+    problems.push(
+      error instanceof ConfigError
+        ? 'config_invalid'
+        : error instanceof PolicyError
+          ? 'policy_invalid'
+          : 'startup_failed',
+    );
+    reportFailure(context, 'ready', error);
   }
   const status = problems.length === 0 ? 'ready' : 'not_ready';
   logEvent(context, problems.length === 0 ? 'info' : 'warn', 'health.checked', { status });

@@ -3,7 +3,7 @@
 import { createGoogleVerifier } from './callers/google.js';
 import { createJwksResolver } from './callers/jwksResolver.js';
 import { type Clock, systemClock } from './clock.js';
-import { type BrokerConfig, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { TokenCache } from './exchange/tokenCache.js';
@@ -12,7 +12,6 @@ import { createGcpMetadataSource } from './sources/gcpMetadata.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
 export interface Broker {
-  config: BrokerConfig;
   exchange: ExchangeDependencies;
 }
 
@@ -48,7 +47,6 @@ export async function createBroker(
     clock,
   });
   return {
-    config,
     exchange: {
       verifiers: [
         createGoogleVerifier({

@@ -20,6 +20,7 @@ export const LOG_EVENTS = {
     'cache',
     'durationMs',
   ],
+  'source.unavailable': ['source', 'reason'],
   'token.refresh_failed': ['target', 'scope', 'reason', 'aadsts'],
   'broker.misconfigured': ['errorName', 'problems'],
 } as const satisfies Record<string, readonly string[]>;

@@ -77,7 +77,6 @@ const policySchema = z
     });
   });
 
-export type PolicyDocument = z.infer<typeof policySchema>;
 export type Target = z.infer<typeof target> & { name: string };
 
 /** Why the policy decided as it did; goes to the audit line. */

@@ -9,7 +9,10 @@ export interface GooglePrincipal {
   subject: string;
   /** Service-account email, when the token carries a verified one. */
   email: string | undefined;
-  /** Project id, from `google.compute_engine.project_id` or the service-account email's domain. */
+  /**
+   * The service account's home project, from its `…@<project>.iam.gserviceaccount.com` email; undefined for
+   * other accounts. Not where the workload runs (`google.compute_engine.project_id` may differ).
+   */
   projectId: string | undefined;
 }
 

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { CallerVerifier, GooglePrincipal, VerifiedCaller } from './callerVerifier.js';
 import { JwksUnavailableError } from './jwksResolver.js';
-import { checkJwtShape, JwtShapeError } from './jwtShape.js';
+import { checkSubjectTokenShape } from './jwtShape.js';
 
 /** Both issuer forms Google documents for ID tokens (google-auth-library's verifyIdToken accepts both). */
 export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
@@ -36,13 +36,7 @@ export function createGoogleVerifier(options: GoogleVerifierOptions): CallerVeri
   return {
     issuers: GOOGLE_ISSUERS,
     async verify(token: string): Promise<VerifiedCaller> {
-      try {
-        checkJwtShape(token, { maxBytes: options.maxTokenBytes });
-      } catch (error) {
-        if (error instanceof JwtShapeError)
-          throw refuse(`The subject token was refused: ${error.reason}.`, error);
-        throw error;
-      }
+      checkSubjectTokenShape(token, { maxBytes: options.maxTokenBytes });
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, options.keys, {
@@ -70,21 +64,21 @@ function principalOf(payload: JWTPayload, options: GoogleVerifierOptions): Googl
   if (exp - iat > options.maxLifetimeSeconds) {
     throw refuse(`The subject token's lifetime is longer than ${options.maxLifetimeSeconds} seconds.`);
   }
-  if (!GOOGLE_SUBJECT.test(sub)) throw refuse("The subject token's 'sub' is not a Google unique id.");
+  if (typeof sub !== 'string' || !GOOGLE_SUBJECT.test(sub))
+    throw refuse("The subject token's 'sub' is not a Google unique id.");
   const email = payload.email;
   if (email !== undefined && (typeof email !== 'string' || payload.email_verified !== true)) {
     throw refuse("The subject token's 'email' is not verified.");
   }
-  const compute = (payload.google as { compute_engine?: { project_id?: unknown } } | undefined)
-    ?.compute_engine;
-  const projectFromClaims = typeof compute?.project_id === 'string' ? compute.project_id : undefined;
-  const projectFromEmail = typeof email === 'string' ? SERVICE_ACCOUNT_EMAIL.exec(email)?.[1] : undefined;
+  // The service account's home project, from its email: the identity's project whatever VM or
+  // platform runs it (google.compute_engine.project_id names where it runs, which can differ).
+  const projectId = typeof email === 'string' ? SERVICE_ACCOUNT_EMAIL.exec(email)?.[1] : undefined;
   return {
     kind: 'google',
     issuer: payload.iss as string,
     subject: sub,
     email: email as string | undefined,
-    projectId: projectFromClaims ?? projectFromEmail,
+    projectId,
   };
 }
 

@@ -1,7 +1,15 @@
 // Resolves a caller token's signing key from one issuer's JWKS URL (from configuration, never from
 // the token). jose's remote set caches and single-flights fetches; this wrapper adds stale-if-error:
 // when the JWKS endpoint is down past jose's cache age, known keys keep verifying (perf §2.7, §4.2 E7).
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type ExportedJWKSCache,
+  errors,
+  type JWKSCacheInput,
+  type JWTVerifyGetKey,
+  jwksCache,
+} from 'jose';
 import type { Clock } from '../clock.js';
 
 export interface JwksResolverOptions {
@@ -32,30 +40,39 @@ const isFetchFailure = (error: unknown): boolean =>
 
 /** A jose key resolver for one JWKS URL, with stale-if-error and a retry backoff during outages. */
 export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): JWTVerifyGetKey {
+  // jose writes each successfully fetched set and its fetch time here.
+  const fetched: Partial<ExportedJWKSCache> = {};
   const remote = createRemoteJWKSet(jwksUrl, {
     cacheMaxAge: options.cacheMaxAgeMs,
     cooldownDuration: options.cooldownMs,
     timeoutDuration: options.timeoutMs,
+    [jwksCache]: fetched as JWKSCacheInput,
   });
-  let lastGood: { jwks: object; at: number; resolve: JWTVerifyGetKey } | undefined;
+  let lastGood: { fetchedAt: number; resolve: JWTVerifyGetKey } | undefined;
   let retryAt = 0;
+
+  /** The last successfully fetched set, rebuilt only when jose fetched a new one. */
+  const lastGoodSet = () => {
+    if (fetched.jwks && fetched.uat !== undefined && lastGood?.fetchedAt !== fetched.uat) {
+      lastGood = { fetchedAt: fetched.uat, resolve: createLocalJWKSet(fetched.jwks) };
+    }
+    return lastGood;
+  };
 
   return async (header, token) => {
     const now = options.clock.now();
-    if (lastGood && now < retryAt && now - lastGood.at <= options.staleMaxAgeMs) {
-      return lastGood.resolve(header, token);
-    }
+    const stale = lastGoodSet();
+    if (stale && now < retryAt && now - stale.fetchedAt <= options.staleMaxAgeMs)
+      return stale.resolve(header, token);
     try {
-      const key = await remote(header, token);
-      const jwks = remote.jwks();
-      if (jwks && jwks !== lastGood?.jwks) lastGood = { jwks, at: now, resolve: createLocalJWKSet(jwks) };
-      return key;
+      return await remote(header, token);
     } catch (error) {
       if (!isFetchFailure(error)) throw error;
-      if (!lastGood || now - lastGood.at > options.staleMaxAgeMs)
+      const fallback = lastGoodSet();
+      if (!fallback || now - fallback.fetchedAt > options.staleMaxAgeMs)
         throw new JwksUnavailableError({ cause: error });
       retryAt = now + options.cooldownMs;
-      return lastGood.resolve(header, token);
+      return fallback.resolve(header, token);
     }
   };
 }

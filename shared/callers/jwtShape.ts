@@ -2,6 +2,8 @@
 // cap, compact JWS shape, JSON objects without duplicate names, no control characters in claims.
 // jose accepts a 1.3 MB token, a duplicated `sub` (last wins) and a `sub` with a newline.
 
+import { BrokerError } from '../errors.js';
+
 /** Why a token failed its shape check; the verifier turns this into `invalid_grant`. */
 export class JwtShapeError extends Error {
   constructor(readonly reason: string) {
@@ -13,6 +15,25 @@ export class JwtShapeError extends Error {
 export interface JwtShapeOptions {
   /** Largest accepted token, in bytes (the token is ASCII when well formed). */
   maxBytes: number;
+}
+
+/**
+ * checkJwtShape for a subject token: a failure becomes the contract's 401 `invalid_grant`.
+ * No token component has been verified when this returns.
+ */
+export function checkSubjectTokenShape(
+  token: string,
+  options: JwtShapeOptions,
+): ReturnType<typeof checkJwtShape> {
+  try {
+    return checkJwtShape(token, options);
+  } catch (error) {
+    if (!(error instanceof JwtShapeError)) throw error;
+    throw new BrokerError('invalid_grant', 401, `The subject token was refused: ${error.reason}.`, {
+      cause: error,
+      detail: { reason: 'caller_token_invalid' },
+    });
+  }
 }
 
 const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { type AuditRecord, audit, describeCaller, sha256 } from '../audit.js';
 import type { CallerVerifier, VerifiedCaller } from '../callers/callerVerifier.js';
-import { checkJwtShape, JwtShapeError } from '../callers/jwtShape.js';
+import { checkSubjectTokenShape } from '../callers/jwtShape.js';
 import type { Clock } from '../clock.js';
 import { BrokerError, toWireError } from '../errors.js';
 import { type LogTarget, logEvent } from '../log.js';
@@ -97,18 +97,7 @@ const elapsed = (started: number): number => Math.round((performance.now() - sta
 
 /** Picks the verifier by the token's (unverified) issuer from static configuration: nothing is fetched for an unknown issuer. */
 async function verifyCaller(deps: ExchangeDependencies, token: string): Promise<VerifiedCaller> {
-  let issuer: unknown;
-  try {
-    issuer = checkJwtShape(token, { maxBytes: deps.callerTokenMaxBytes }).payload.iss;
-  } catch (error) {
-    if (error instanceof JwtShapeError) {
-      throw new BrokerError('invalid_grant', 401, `The subject token was refused: ${error.reason}.`, {
-        cause: error,
-        detail: { reason: 'caller_token_invalid' },
-      });
-    }
-    throw error;
-  }
+  const issuer = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes }).payload.iss;
   const verifier = deps.verifiers.find(
     (candidate) => typeof issuer === 'string' && candidate.issuers.includes(issuer),
   );

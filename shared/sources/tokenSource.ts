@@ -22,7 +22,8 @@ export interface TokenSource {
 export class SourceError extends Error {
   constructor(
     readonly source: string,
-    reason: string,
+    /** Why, in words that name no URL and no token. */
+    readonly reason: string,
     options?: ErrorOptions,
   ) {
     super(`token source ${source}: ${reason}`, options);

@@ -63,18 +63,26 @@ describe('google caller verifier', () => {
     });
   });
 
-  it('accepts the scheme-less issuer and takes the project from compute_engine claims', async () => {
-    const token = await signer.sign(
-      claims({
-        iss: 'accounts.google.com',
-        email: undefined,
-        google: { compute_engine: { project_id: 'proj-7' } },
-      }),
+  it("accepts the scheme-less issuer; the project is the account's home project, not where it runs", async () => {
+    const runsElsewhere = await signer.sign(
+      claims({ iss: 'accounts.google.com', google: { compute_engine: { project_id: 'host-project' } } }),
+    );
+    const noEmail = await signer.sign(
+      claims({ email: undefined, google: { compute_engine: { project_id: 'host-project' } } }),
     );
 
-    const { principal } = await createGoogleVerifier(options).verify(token);
+    const first = await createGoogleVerifier(options).verify(runsElsewhere);
+    const second = await createGoogleVerifier(options).verify(noEmail);
 
-    expect(principal).toMatchObject({ issuer: 'accounts.google.com', email: undefined, projectId: 'proj-7' });
+    expect(first.principal).toMatchObject({ issuer: 'accounts.google.com', projectId: 'demo-project' });
+    expect(second.principal).toMatchObject({ email: undefined, projectId: undefined });
+  });
+
+  it('refuses a numeric sub (a claim of the wrong type)', async () => {
+    const wire = await refusal(await signer.sign(claims({ sub: 112233445566778899001 })));
+
+    expect(wire.status).toBe(401);
+    expect(wire.body.error).toBe('invalid_grant');
   });
 
   it('accepts a token expired by less than the clock skew', async () => {

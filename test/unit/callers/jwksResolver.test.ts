@@ -11,12 +11,14 @@ let signer: TestSigner;
 let server: http.Server;
 let url: URL;
 let fetches = 0;
+const paths: string[] = [];
 let failing = false;
 
 beforeAll(async () => {
   signer = await createTestSigner();
-  server = http.createServer((_req, res) => {
+  server = http.createServer((req, res) => {
     fetches++;
+    paths.push(req.url ?? '');
     if (failing) {
       res.writeHead(503).end('down');
       return;
@@ -29,6 +31,7 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 beforeEach(() => {
   fetches = 0;
+  paths.length = 0;
   failing = false;
 });
 
@@ -108,5 +111,25 @@ describe('createJwksResolver', () => {
     });
 
     await expect(jwtVerify(await token(), keys)).rejects.toBeInstanceOf(JwksUnavailableError);
+  });
+
+  it('never fetches what the token names (jku, x5u), only the configured URL (RFC 8725 §3.10)', async () => {
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 30_000,
+      timeoutMs: 2000,
+      staleMaxAgeMs: 60_000,
+      clock: { now: () => Date.now() },
+    });
+    const attacker = `${url.origin}/attacker-jwks`;
+    const forged = await signer.sign(
+      { sub: 'admin', iat: Math.floor(Date.now() / 1000) },
+      { kid: 'attacker', jku: attacker, x5u: attacker },
+    );
+
+    await expect(jwtVerify(forged, keys)).rejects.toThrow();
+
+    expect(paths.every((p) => p === '/certs')).toBe(true);
+    expect(paths.length).toBeGreaterThan(0);
   });
 });
