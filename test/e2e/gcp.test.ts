@@ -52,6 +52,13 @@ afterAll(async () => {
 });
 
 describe('a GCP workload gets an Entra token through the broker', () => {
+  it('reports ready: policy loaded and the broker VM metadata server answering', async () => {
+    const response = await fetch(`${endpoints.broker.url}/api/ready`);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready', targets: 2, sources: { gcpMetadata: 'ok' } });
+  });
+
   it('exchanges a Google ID token for a Key Vault token that verifies against the Entra stand-in', async () => {
     await entraAdmin('/counters/reset', { method: 'POST' });
 
@@ -106,10 +113,12 @@ describe('a GCP workload gets an Entra token through the broker', () => {
 
   it('answers 503 with Retry-After while Entra is down, keeps serving cached tokens, and recovers', async () => {
     const token = await callerIdToken();
+    // Fill the cache for one target first, so this test does not lean on an earlier one.
+    expect((await exchange({ subject_token: token, audience: endpoints.demo.target, scope: endpoints.demo.scope })).status).toBe(200);
     await entraAdmin('/faults', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ tenant: endpoints.entra.tenantId, status: 503, retryAfterSeconds: 1 }),
+      body: JSON.stringify({ tenant: endpoints.entra.tenantId, status: 503, retryAfterSeconds: 3 }),
     });
 
     const uncached = await exchange({ subject_token: token, audience: endpoints.demo.managedIdentityTarget });
@@ -127,14 +136,14 @@ describe('a GCP workload gets an Entra token through the broker', () => {
         }
       ).tenants[endpoints.entra.tenantId]?.[endpoints.demo.managedIdentityClientId];
     const duringPause = await entraCalls();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     const recovered = await exchange({
       subject_token: token,
       audience: endpoints.demo.managedIdentityTarget,
     });
 
     expect(uncached.status).toBe(503);
-    expect(uncached.headers.get('retry-after')).toBe('1');
+    expect(uncached.headers.get('retry-after')).toBe('3');
     expect(paused.status).toBe(503);
     expect(duringPause).toMatchObject({ successes: 0, faults: 1 });
     expect(uncached.body).toEqual({
