@@ -15,7 +15,10 @@ export interface GcpMetadataSourceOptions {
   clock: Clock;
 }
 
-/** Creates the source; it reuses a token until five minutes before its expiry, one fetch at a time. */
+/**
+ * Creates the source: one fetch at a time; a token is served until 60 s before its expiry and
+ * refreshed in the background from 5 min before.
+ */
 export function createGcpMetadataSource(options: GcpMetadataSourceOptions): TokenSource {
   const compute = new Compute({ serviceAccountEmail: options.serviceAccount });
   const cache = new TokenCache<SourceAssertion>({
