@@ -3,6 +3,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { v1Issuer, v2Issuer } from './discovery.js';
 import { TOKEN_EXCHANGE_AUDIENCES } from './entraIssued.js';
+import { GRAPH_APP_ID } from './managementAuth.js';
 import type { Client, DirectoryReader, Resource } from './model.js';
 import type { TokenPolicy } from './options.js';
 import type { EntraKeySet } from './signingKeys.js';
@@ -37,7 +38,8 @@ export function tokenLifetimeSeconds(policy: TokenPolicy): number {
 /**
  * Builds and signs the token. Both versions: `oid`/`sub` = the client's service principal id or the MI's
  * principal id (`sub` = `oid` for app-only, UNCONFIRMED §A.9), `tid`, `idtyp: app`, `uti`, `roles` when
- * the resource app grants any to this client. v2: `aud` = resource app id, `azp`/`azpacr`. v1: `aud` = the
+ * the resource grants any to this client (an application's `appRoleAssignments`; for Microsoft Graph, the
+ * tenant's `graphPermissions`). v2: `aud` = resource app id, `azp`/`azpacr`. v1: `aud` = the
  * identifier as requested, `appid`/`appidacr`, `idp`, `x5t` in the header. The token-exchange resource is
  * the exception: its `aud` is `api://AzureADTokenExchange`, the value an app's FIC for a managed identity
  * names, which is what lets the MI-as-credential exchange match (§A.6; real tokens may carry the GUID).
@@ -55,8 +57,7 @@ export async function mintAccessToken(
   const expiresIn = tokenLifetimeSeconds(policy);
   const clientId = client.kind === 'application' ? client.appId : client.clientId;
   const principalId = client.kind === 'application' ? client.servicePrincipalId : client.principalId;
-  const resourceApp = directory.findClient(tenantId, resource.appId);
-  const roles = resourceApp?.kind === 'application' ? resourceApp.appRoleAssignments[clientId] : undefined;
+  const roles = grantedRoles(directory, tenantId, resource, clientId);
 
   const common = {
     iat: now,
@@ -98,4 +99,19 @@ export async function mintAccessToken(
         };
   const accessToken = await keys.sign(claims, { x5t: version === 1 });
   return { accessToken, version, expiresIn, notBefore: now, expiresOn: now + expiresIn, claims };
+}
+
+// App roles the resource grants this caller: Graph is first-party (no application in the seed), so its
+// grants are the tenant's graphPermissions; any other resource grants through its appRoleAssignments.
+function grantedRoles(
+  directory: DirectoryReader,
+  tenantId: string,
+  resource: Resource,
+  clientId: string,
+): string[] | undefined {
+  if (resource.appId.toLowerCase() === GRAPH_APP_ID) {
+    return directory.findTenant(tenantId)?.graphPermissions?.[clientId.toLowerCase()];
+  }
+  const resourceApp = directory.findClient(tenantId, resource.appId);
+  return resourceApp?.kind === 'application' ? resourceApp.appRoleAssignments[clientId] : undefined;
 }

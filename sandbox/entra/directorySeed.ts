@@ -34,6 +34,8 @@ export function loadDirectorySeed(seed: unknown): TenantState[] {
     const displayName =
       json.displayName === undefined ? (domains[0] ?? id) : text(json.displayName, `${named} displayName`);
     const tenant: Tenant = { id, domains, displayName };
+    if (json.graphPermissions !== undefined)
+      tenant.graphPermissions = loadRoleAssignments(json.graphPermissions, named, 'graphPermissions');
     return {
       tenant,
       applications: array(json.applications, `${named} applications`).map((app, i) =>
@@ -75,7 +77,7 @@ function loadApplication(raw: unknown, where: string, tenantId: string, unique: 
       text(u, `${named} identifierUris[${i}]`),
     ),
     requestedAccessTokenVersion: version,
-    appRoleAssignments: loadRoleAssignments(json.appRoleAssignments, named),
+    appRoleAssignments: loadRoleAssignments(json.appRoleAssignments, named, 'appRoleAssignments'),
     federatedIdentityCredentials: seedFics(json.federatedIdentityCredentials, 'application', named, unique),
   };
 }
@@ -128,12 +130,11 @@ function loadResource(raw: unknown, where: string): Resource {
   };
 }
 
-function loadRoleAssignments(raw: unknown, named: string): Record<string, string[]> {
+// Roles by caller client id: an application's appRoleAssignments, or a tenant's graphPermissions.
+function loadRoleAssignments(raw: unknown, named: string, field: string): Record<string, string[]> {
   const assignments: Record<string, string[]> = {};
-  for (const [caller, roles] of Object.entries(
-    raw === undefined ? {} : object(raw, `${named} appRoleAssignments`),
-  )) {
-    const where = `${named} appRoleAssignments['${caller}']`;
+  for (const [caller, roles] of Object.entries(raw === undefined ? {} : object(raw, `${named} ${field}`))) {
+    const where = `${named} ${field}['${caller}']`;
     assignments[guid(caller, where)] = array(roles, where, true).map((role, i) =>
       text(role, `${where}[${i}]`),
     );

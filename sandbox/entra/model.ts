@@ -27,6 +27,13 @@ export interface Tenant {
   /** Verified domain names, e.g. contoso.onmicrosoft.com; the token endpoint accepts either form. */
   domains: string[];
   displayName: string;
+  /**
+   * Microsoft Graph application permissions (app roles such as `Application.ReadWrite.All`) granted to
+   * callers of this tenant, by caller client id. Graph is a first-party resource, not an application of
+   * the seed, so its grants live on the tenant; they become `roles` in tokens issued for Graph. Absent
+   * when the seed grants none.
+   */
+  graphPermissions?: Record<string, string[]>;
 }
 
 /** An app registration (Graph `application`) with its service principal folded in. */
@@ -83,6 +90,8 @@ export interface DirectorySeed {
     id: string;
     domains?: string[];
     displayName?: string;
+    /** Graph app roles by caller client id (see Tenant.graphPermissions). */
+    graphPermissions?: Record<string, string[]>;
     applications?: Array<{
       id?: string;
       appId: string;
