@@ -3,7 +3,9 @@ import { type Context, Hono } from 'hono';
 import {
   type ArmFailure,
   type ArmScope,
+  armAuthFailure,
   armFailure,
+  armWrongTenant,
   checkApiVersion,
   parseArmFicBody,
   sendArmError,
@@ -11,6 +13,11 @@ import {
   toArmIdentity,
 } from './armWire.js';
 import type { Directory, FicOwnerRef } from './directory.js';
+import {
+  createManagementAuthenticator,
+  type ManagementAuthenticator,
+  type ManagementRouteOptions,
+} from './managementAuth.js';
 
 /** What an ARM path under /subscriptions/ addresses. */
 interface ArmTarget {
@@ -34,14 +41,35 @@ const METHOD_NOT_ALLOWED = (method: string): ArmFailure => ({
  * SDK sends it), path segments and names compare without case, as ARM's do. Not simulated: the
  * 409 for concurrent writes under one identity, throttling (429) and the 405 for regions without FIC
  * support (§A.8), since requests here are handled one at a time in one region.
+ *
+ * Authentication (`options.authentication`, default `required`; see managementAuth.ts): every request
+ * needs `Authorization: Bearer` with an access token the stand-in issued for ARM (401 otherwise, armWire.ts),
+ * checked first; then the token's tenant must be the subscription's (the tenant of the identity, or of
+ * any identity seeded under that subscription): 401 InvalidAuthenticationTokenTenant otherwise. A
+ * subscription the directory does not know cannot be checked and goes on to the usual 404. Then
+ * api-version, path and the operation. RBAC is not modelled: any valid token of the right tenant may read
+ * and write, where real ARM would answer 403 AuthorizationFailed without a role assignment.
  */
-export function armRoutes(directory: Directory): Hono {
+export function armRoutes(directory: Directory, options: ManagementRouteOptions = {}): Hono {
+  const authenticate = createManagementAuthenticator('arm', directory, options);
   const app = new Hono();
-  app.all('/subscriptions/*', (c) => handle(c, directory));
+  app.all('/subscriptions/*', (c) => handle(c, directory, authenticate));
   return app;
 }
 
-async function handle(c: Context, directory: Directory): Promise<Response> {
+async function handle(
+  c: Context,
+  directory: Directory,
+  authenticate: ManagementAuthenticator | undefined,
+): Promise<Response> {
+  if (authenticate) {
+    const authenticated = await authenticate(c);
+    if (!authenticated.ok) return sendArmError(c, armAuthFailure(authenticated.failure));
+    const subscriptionTenant = tenantOfSubscription(directory, new URL(c.req.url).pathname);
+    if (subscriptionTenant !== undefined && subscriptionTenant !== authenticated.principal.tenantId) {
+      return sendArmError(c, armWrongTenant(authenticated.principal.issuer, subscriptionTenant));
+    }
+  }
   const apiVersion = c.req.query('api-version');
   const versionProblem = checkApiVersion(apiVersion);
   if (versionProblem) return sendArmError(c, versionProblem);
@@ -96,6 +124,28 @@ async function handle(c: Context, directory: Directory): Promise<Response> {
     default:
       return sendArmError(c, METHOD_NOT_ALLOWED(method));
   }
+}
+
+// The tenant a subscription belongs to, as far as the directory knows: the tenant of the identity the path
+// names, else of any identity under that subscription; undefined for a subscription it has never seen.
+function tenantOfSubscription(directory: Directory, pathname: string): string | undefined {
+  const target = parsePath(pathname);
+  if (target) {
+    const identity = directory.findManagedIdentity(
+      target.subscriptionId,
+      target.resourceGroup,
+      target.identity,
+    );
+    if (identity) return identity.tenantId;
+  }
+  let subscriptionId: string | undefined;
+  try {
+    subscriptionId = decodeURIComponent(pathname.split('/').filter((s) => s.length > 0)[1] ?? '');
+  } catch {
+    return undefined;
+  }
+  const lower = subscriptionId.toLowerCase();
+  return directory.listManagedIdentities().find((mi) => mi.subscriptionId.toLowerCase() === lower)?.tenantId;
 }
 
 // /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}

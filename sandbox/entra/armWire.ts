@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { FicError, FicErrorCode, FicInput } from './ficValidation.js';
+import { ARM_AUDIENCES, type ManagementAuthFailure } from './managementAuth.js';
 import type { FederatedIdentityCredential, ManagedIdentity } from './model.js';
 
 /** api-versions of Microsoft.ManagedIdentity that carry federatedIdentityCredentials (protocols.md §A.8). */
@@ -24,7 +25,7 @@ export const ARM_LOCATION = 'westeurope';
 
 /** An ARM error before it is put on the wire. */
 export interface ArmFailure {
-  status: 400 | 404 | 405;
+  status: 400 | 401 | 404 | 405;
   code: string;
   message: string;
 }
@@ -98,6 +99,82 @@ export const ARM_ERRORS: Readonly<Record<FicErrorCode, (error: FicError, scope: 
 /** Maps a directory error to its ARM failure. */
 export function armFailure(error: FicError, scope: ArmScope): ArmFailure {
   return ARM_ERRORS[error.code](error, scope);
+}
+
+const INVALID_TOKEN: ArmFailure = {
+  status: 401,
+  code: 'InvalidAuthenticationToken',
+  message: 'The access token is invalid.',
+};
+
+/**
+ * ARM's 401 for each authentication failure. Observed: no header → AuthenticationFailed "Authentication
+ * failed. The 'Authorization' header is missing." (on Microsoft.ManagedIdentity itself,
+ * hashicorp/terraform-provider-azurerm#3612; Azure/azure-sdk-for-net#4103); a header not in Bearer form →
+ * AuthenticationFailedInvalidHeader (Azure/azure-sdk-for-python#4124); expired → ExpiredAuthenticationToken
+ * with .NET's en-US UTC times (microsoft/foundry-dev-tools#461); wrong audience →
+ * InvalidAuthenticationTokenAudience listing the four accepted audiences (JetBrains/azure-tools-for-intellij#16,
+ * status 401). "The access token is invalid." is observed (Azure/azure-powershell#27882) and documented with
+ * InvalidAuthenticationToken by Azure Monitor; using it for a malformed token, a forged signature, a wrong
+ * issuer and a token not yet valid is UNCONFIRMED.
+ */
+export function armAuthFailure(failure: ManagementAuthFailure): ArmFailure {
+  switch (failure.reason) {
+    case 'missing':
+      return {
+        status: 401,
+        code: 'AuthenticationFailed',
+        message: "Authentication failed. The 'Authorization' header is missing.",
+      };
+    case 'not_bearer':
+      return {
+        status: 401,
+        code: 'AuthenticationFailedInvalidHeader',
+        message: "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+      };
+    case 'no_dots':
+    case 'invalid':
+    case 'not_yet_valid':
+      return INVALID_TOKEN;
+    case 'expired':
+      return {
+        status: 401,
+        code: 'ExpiredAuthenticationToken',
+        message: `The access token expiry UTC time '${dotNetUtc(failure.expiresAt)}' is earlier than current UTC time '${dotNetUtc(failure.now)}'.`,
+      };
+    case 'audience': {
+      const allowed = ARM_AUDIENCES.filter((aud) => aud.startsWith('https://'))
+        .map((aud) => `'${aud}'`)
+        .join(',');
+      return {
+        status: 401,
+        code: 'InvalidAuthenticationTokenAudience',
+        message: `The access token has been obtained for wrong audience or resource '${failure.audience}'. It should exactly match with one of the allowed audiences ${allowed}.`,
+      };
+    }
+  }
+}
+
+/**
+ * ARM's 401 for a token of another tenant than the subscription's (observed verbatim:
+ * Azure/azure-sdk-for-python#38382, bradygaster-zz/azure-tools-vscode#44; 401 per
+ * Azure/azure-sdk-for-net#49391).
+ */
+export function armWrongTenant(tokenIssuer: string, subscriptionTenantId: string): ArmFailure {
+  return {
+    status: 401,
+    code: 'InvalidAuthenticationTokenTenant',
+    message: `The access token is from the wrong issuer '${tokenIssuer}'. It must match the tenant 'https://sts.windows.net/${subscriptionTenantId}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/${subscriptionTenantId}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.`,
+  };
+}
+
+/** Epoch seconds as .NET's en-US `DateTime.ToString()` in UTC: `6/15/2026 8:22:51 AM`. */
+export function dotNetUtc(epochSeconds: number): string {
+  const d = new Date(epochSeconds * 1000);
+  const hours = d.getUTCHours();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const clock = `${hours % 12 === 0 ? 12 : hours % 12}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  return `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()} ${clock} ${hours < 12 ? 'AM' : 'PM'}`;
 }
 
 /** Writes ARM's error body `{ error: { code, message } }`. */

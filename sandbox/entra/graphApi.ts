@@ -4,14 +4,23 @@ import type { Directory, FicOwnerRef } from './directory.js';
 import type { FicKey } from './ficStore.js';
 import { type FicInput, sameFicName } from './ficValidation.js';
 import {
+  GRAPH_FORBIDDEN,
+  GRAPH_WWW_AUTHENTICATE,
   type GraphFailure,
   type GraphVersion,
+  graphAuthFailure,
   graphFailure,
   parseGraphFicBody,
   sendGraphError,
   toGraphFic,
   UNREADABLE_BODY,
 } from './graphWire.js';
+import {
+  createManagementAuthenticator,
+  graphRolesAllow,
+  type ManagementAuthenticator,
+  type ManagementRouteOptions,
+} from './managementAuth.js';
 import type { Application } from './model.js';
 
 /** What a Graph path under /{version}/ addresses. */
@@ -35,18 +44,37 @@ const METHOD_NOT_ALLOWED: GraphFailure = {
 /**
  * Graph's FIC API for the stand-in, mounted at the server root: `/v1.0/...` and `/beta/...`. Both
  * versions behave alike, except that claimsMatchingExpression (flexible FICs) exists only in beta, as in
- * real Graph; v1.0 refuses it as an unknown property. Application ids are unique across the stand-in, so
- * the tenant is the application's own.
+ * real Graph; v1.0 refuses it as an unknown property.
+ *
+ * Authentication (`options.authentication`, default `required`; see managementAuth.ts): every request
+ * needs `Authorization: Bearer` with an access token the stand-in issued for Graph, checked in this order:
+ * token (401 InvalidAuthenticationToken) → path (400) → app roles (403 Authorization_RequestDenied: reads
+ * need Application.Read.All, Application.ReadWrite.OwnedBy or Application.ReadWrite.All, writes one of the
+ * last two) → the application, looked up in the token's tenant only: another tenant's application is a
+ * 404 Request_ResourceNotFound, exactly like one that does not exist, because Graph shows each tenant its
+ * own directory. The order is the stand-in's; Graph does not document its precedence.
  */
-export function graphRoutes(directory: Directory): Hono {
+export function graphRoutes(directory: Directory, options: ManagementRouteOptions = {}): Hono {
+  const authenticate = createManagementAuthenticator('graph', directory, options);
   const app = new Hono();
   for (const version of ['v1.0', 'beta'] as const) {
-    app.all(`/${version}/*`, (c) => handle(c, directory, version));
+    app.all(`/${version}/*`, (c) => handle(c, directory, version, authenticate));
   }
   return app;
 }
 
-async function handle(c: Context, directory: Directory, version: GraphVersion): Promise<Response> {
+async function handle(
+  c: Context,
+  directory: Directory,
+  version: GraphVersion,
+  authenticate: ManagementAuthenticator | undefined,
+): Promise<Response> {
+  const authenticated = authenticate ? await authenticate(c) : undefined;
+  if (authenticated && !authenticated.ok) {
+    c.header('WWW-Authenticate', GRAPH_WWW_AUTHENTICATE);
+    return sendGraphError(c, graphAuthFailure(authenticated.failure));
+  }
+  const principal = authenticated?.principal;
   const segments = decodeSegments(new URL(c.req.url).pathname).slice(1);
   const target = parsePath(segments);
   if (!target) {
@@ -57,10 +85,13 @@ async function handle(c: Context, directory: Directory, version: GraphVersion): 
       message: `Resource not found for the segment '${segment}'.`,
     });
   }
-  const application =
+  if (principal && !graphRolesAllow(c.req.method, principal.roles)) return sendGraphError(c, GRAPH_FORBIDDEN);
+  const found =
     target.app.by === 'id'
       ? directory.findApplicationByObjectId(target.app.value)
       : directory.findApplicationByAppId(target.app.value);
+  // A token sees its own tenant's directory only.
+  const application = principal && found?.tenantId !== principal.tenantId ? undefined : found;
   if (!application)
     return sendGraphError(c, graphFailure({ code: 'owner_not_found', message: '', value: target.app.value }));
   const owner: FicOwnerRef = { kind: 'application', objectId: application.id };

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { FicError, FicErrorCode, FicInput } from './ficValidation.js';
+import type { ManagementAuthFailure } from './managementAuth.js';
 import type { FederatedIdentityCredential } from './model.js';
 
 /** The Graph versions served; claimsMatchingExpression exists only in beta (protocols.md §A.7). */
@@ -10,7 +11,7 @@ export type GraphVersion = 'v1.0' | 'beta';
 
 /** A Graph error before it is put on the wire. */
 export interface GraphFailure {
-  status: 400 | 404 | 405 | 409;
+  status: 400 | 401 | 403 | 404 | 405 | 409;
   code: string;
   message: string;
 }
@@ -145,6 +146,60 @@ export const UNREADABLE_BODY: GraphFailure = {
   code: 'BadRequest',
   message:
     'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+};
+
+const INVALID_TOKEN = (message: string): GraphFailure => ({
+  status: 401,
+  code: 'InvalidAuthenticationToken',
+  message,
+});
+
+/**
+ * Graph's 401 for each authentication failure, all `InvalidAuthenticationToken`. Observed messages: no
+ * token "Access token is empty." (microsoftgraph/msgraph-sample-reactspa#54,
+ * microsoftgraph/msgraph-sdk-powershell#2731); no dots: IdentityModel's IDX14100 text
+ * (MaikuB/flutter_appauth#575); expired "Lifetime validation failed, the token is expired."
+ * (s1t5/mail-archiver#267, AzureAD/microsoft-identity-web#3106); not yet valid "Access token has expired or
+ * is not yet valid." (an older wording, microsofthackathons/tdi#24, with status 401); wrong audience
+ * "Access token validation failure. Invalid audience." (microsoftgraph/microsoft-graph-docs#16208).
+ * UNCONFIRMED: a non-Bearer header answered like a missing token, and a bad signature, issuer or claims
+ * answered with the generic "Access token validation failure." (observed for a token of another resource,
+ * microsoftgraph/console-java-connect-sample#1; Graph's exact text for a forged signature is not known).
+ */
+export function graphAuthFailure(failure: ManagementAuthFailure): GraphFailure {
+  switch (failure.reason) {
+    case 'missing':
+    case 'not_bearer':
+      return INVALID_TOKEN('Access token is empty.');
+    case 'no_dots':
+      return INVALID_TOKEN(
+        "IDX14100: JWT is not well formed, there are no dots (.).\nThe token needs to be in JWS or JWE Compact Serialization Format. (JWS): 'EncodedHeader.EncodedPayload.EncodedSignature'. (JWE): 'EncodedProtectedHeader.EncodedEncryptedKey.EncodedInitializationVector.EncodedCiphertext.EncodedAuthenticationTag'.",
+      );
+    case 'invalid':
+      return INVALID_TOKEN('Access token validation failure.');
+    case 'expired':
+      return INVALID_TOKEN('Lifetime validation failed, the token is expired.');
+    case 'not_yet_valid':
+      return INVALID_TOKEN('Access token has expired or is not yet valid.');
+    case 'audience':
+      return INVALID_TOKEN('Access token validation failure. Invalid audience.');
+  }
+}
+
+/**
+ * Graph's `WWW-Authenticate` on a 401, as observed on graph.microsoft.com (microsofthackathons/tdi#24). The
+ * authorization_uri names the real authority, not the stand-in: clients do not follow it.
+ */
+export const GRAPH_WWW_AUTHENTICATE = `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`;
+
+/**
+ * Graph's 403 when the token's roles do not allow the operation (microsoftgraph/python-sample-auth#12,
+ * Azure-Samples/ms-identity-python-daemon#8, both from graph.microsoft.com).
+ */
+export const GRAPH_FORBIDDEN: GraphFailure = {
+  status: 403,
+  code: 'Authorization_RequestDenied',
+  message: 'Insufficient privileges to complete the operation.',
 };
 
 /** A FIC as Graph returns it; v1.0 leaves out the beta-only claimsMatchingExpression. */

@@ -13,6 +13,7 @@ import { FaultInjector } from './faults.js';
 import { evaluateFicExpression } from './ficExpression.js';
 import type { FicExpressionEvaluator } from './ficMatch.js';
 import { graphRoutes } from './graphApi.js';
+import type { ManagementAuthentication } from './managementAuth.js';
 import type { DirectorySeed } from './model.js';
 import { resolveTokenPolicy, type TokenPolicy, type TokenPolicyOptions } from './options.js';
 import { EntraKeySet } from './signingKeys.js';
@@ -25,6 +26,11 @@ export interface EntraStandInOptions extends TokenPolicyOptions {
   directory?: Directory;
   /** Flexible-FIC evaluator; the languageVersion 1 implementation of ./ficExpression.ts unless told. */
   evaluateFicExpression?: FicExpressionEvaluator;
+  /**
+   * Whether the Graph and ARM routes require a bearer access token issued by this stand-in: `required`
+   * (default, as the real services do) or `disabled` (tests of other behaviour only). See managementAuth.ts.
+   */
+  managementAuthentication?: ManagementAuthentication;
 }
 
 /** Handles on the stand-in's state, for tests and the launcher. */
@@ -68,8 +74,13 @@ export async function createEntraStandIn(options: EntraStandInOptions = {}): Pro
     }),
   );
   app.route('/', discoveryRoutes(directory, admin.keys, policy));
-  app.route('/', graphRoutes(directory));
-  app.route('/', armRoutes(directory));
+  const management = {
+    authentication: options.managementAuthentication ?? 'required',
+    keys: admin.keys,
+    clock: policy.clock,
+  } as const;
+  app.route('/', graphRoutes(directory, management));
+  app.route('/', armRoutes(directory, management));
   return { app, directory, admin, policy };
 }
 

@@ -34,7 +34,9 @@ beforeEach(() => {
       },
     ],
   });
-  app = graphRoutes(directory);
+  // These tests pin Graph's validation rules and wire format, not its authentication (managementAuth.test.ts
+  // proves that end to end through the token endpoint), so they run without a bearer token.
+  app = graphRoutes(directory, { authentication: 'disabled' });
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
