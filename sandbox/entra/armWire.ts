@@ -111,12 +111,13 @@ const INVALID_TOKEN: ArmFailure = {
  * ARM's 401 for each authentication failure. Observed: no header → AuthenticationFailed "Authentication
  * failed. The 'Authorization' header is missing." (on Microsoft.ManagedIdentity itself,
  * hashicorp/terraform-provider-azurerm#3612; Azure/azure-sdk-for-net#4103); a header not in Bearer form →
- * AuthenticationFailedInvalidHeader (Azure/azure-sdk-for-python#4124); expired → ExpiredAuthenticationToken
- * with .NET's en-US UTC times (microsoft/foundry-dev-tools#461); wrong audience →
- * InvalidAuthenticationTokenAudience listing the four accepted audiences (JetBrains/azure-tools-for-intellij#16,
- * status 401). "The access token is invalid." is observed (Azure/azure-powershell#27882) and documented with
- * InvalidAuthenticationToken by Azure Monitor; using it for a malformed token, a forged signature, a wrong
- * issuer and a token not yet valid is UNCONFIRMED.
+ * AuthenticationFailedInvalidHeader (Azure/azure-sdk-for-python#4124); expired →
+ * ExpiredAuthenticationToken with .NET's en-US UTC times (microsoft/foundry-dev-tools#461; its status 401
+ * is UNCONFIRMED); wrong audience → InvalidAuthenticationTokenAudience listing the four accepted audiences
+ * (JetBrains/azure-tools-for-intellij#16, status 401). "The access token is invalid." is observed
+ * (Azure/azure-powershell#27882) and documented with InvalidAuthenticationToken by Azure Monitor (which
+ * answers it with 403 on its own endpoint); its status 401 on ARM, and using it for a malformed token, a
+ * forged signature, a wrong issuer and a token not yet valid, are UNCONFIRMED.
  */
 export function armAuthFailure(failure: ManagementAuthFailure): ArmFailure {
   switch (failure.reason) {

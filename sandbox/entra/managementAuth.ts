@@ -1,4 +1,4 @@
-// Bearer authentication of the stand-in's management APIs (Graph, ARM): only access tokens the stand-in issued.
+// Bearer authentication of the stand-in's management APIs (Graph, ARM): only tokens the stand-in issued.
 import type { Context } from 'hono';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { v1Issuer, v2Issuer } from './discovery.js';
@@ -6,7 +6,7 @@ import type { DirectoryReader } from './model.js';
 import type { Clock } from './options.js';
 import type { EntraKeySet } from './signingKeys.js';
 
-/** `required` (the default everywhere): every request needs a valid bearer token. `disabled`: no check at all. */
+/** `required` (the default everywhere): every request needs a valid bearer token; `disabled`: no check. */
 export type ManagementAuthentication = 'required' | 'disabled';
 
 /** Options of `graphRoutes` and `armRoutes`. */
@@ -16,7 +16,7 @@ export interface ManagementRouteOptions {
    * token endpoint; nothing a real peer does corresponds to it.
    */
   authentication?: ManagementAuthentication;
-  /** The stand-in's own signing keys; tokens are verified against them. Needed when authentication is required. */
+  /** The stand-in's signing keys, which tokens must verify against; needed when authentication is required. */
   keys?: EntraKeySet;
   /** Time source for `exp`/`nbf`; `Date.now` unless told (the stand-in passes its token policy's clock). */
   clock?: Clock;
