@@ -10,12 +10,26 @@ describe('stand-in composition', () => {
   });
   afterAll(() => fx.close());
 
-  const call = (method: string, path: string, body?: unknown) =>
-    fx.standIn.app.request(path, {
+  /** An access token for `scope` from the stand-in's own token endpoint, as the caller app. */
+  const accessToken = async (scope: string): Promise<string> => {
+    const res = await fx.token({ client_assertion: await fx.assertion({ sub: CALLER.subject }), scope });
+    expect(res.status).toBe(200);
+    return res.body.access_token as string;
+  };
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const resource = path.startsWith('/subscriptions/')
+      ? 'https://management.azure.com'
+      : 'https://graph.microsoft.com';
+    return fx.standIn.app.request(path, {
       method,
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await accessToken(`${resource}/.default`)}`,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+  };
 
   it('honours a FIC created through Graph and refuses again once it is deleted', async () => {
     const assertion = await fx.assertion({ sub: 'added-through-graph' });

@@ -71,6 +71,8 @@ export const SEED: DirectorySeed = {
       id: TENANT.id,
       domains: [TENANT.domain],
       displayName: TENANT.name,
+      // The caller app may also manage FICs through Graph (standInComposition.test.ts).
+      graphPermissions: { [CALLER.appId]: ['Application.ReadWrite.All'] },
       applications: [
         {
           appId: CALLER.appId,
@@ -186,10 +188,6 @@ export async function startEntraFixture(options: EntraStandInOptions = {}): Prom
   const standIn = await createEntraStandIn({
     seed: SEED,
     clock,
-    // The token-side suites (and standInComposition.test.ts, which writes FICs through Graph and ARM to see
-    // the token endpoint honour them) test other behaviour than management authentication; tests of that
-    // (managementAuth.test.ts) pass `managementAuthentication: 'required'` explicitly.
-    managementAuthentication: 'disabled',
     discoveryOverrides: { [ISSUER]: issuer.server.url, [GITHUB]: github.server.url },
     ...options,
   });
