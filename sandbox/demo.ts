@@ -16,6 +16,12 @@ export const DEMO = {
   target: 'vault-reader',
   scope: 'https://vault.azure.net/.default',
   managedIdentityTarget: 'vault-reader-mi',
+  /** An app a person on the caller VM can use to manage federated credentials through Graph. */
+  operator: {
+    appId: '0be7a10c-5a4d-4b0c-9e11-5a4db0c0e7a1',
+    objectId: '0be7a10c-5a4d-4b0c-9e11-5a4db0c0e7a2',
+    displayName: 'sandbox-operator',
+  },
 } as const;
 
 type TenantSeed = DirectorySeed['tenants'][number];
@@ -35,6 +41,27 @@ export function demoSeed(seedPath: string): DirectorySeed {
   for (const app of tenant.applications ?? []) app.federatedIdentityCredentials = [trustBroker];
   for (const identity of tenant.managedIdentities ?? [])
     identity.federatedIdentityCredentials = [trustBroker];
+  // The operator app trusts the demo caller's GCP identity and may manage app registrations in Graph,
+  // so FICs can be changed at run time with a real Graph token from the token endpoint.
+  const operatorTrust = {
+    ...trustBroker,
+    name: 'gcp-demo-caller',
+    subject: DEMO.caller.uniqueId,
+    description: 'The demo caller on its GCP VM (sandbox).',
+  };
+  tenant.applications = [
+    ...(tenant.applications ?? []),
+    {
+      id: DEMO.operator.objectId,
+      appId: DEMO.operator.appId,
+      displayName: DEMO.operator.displayName,
+      federatedIdentityCredentials: [operatorTrust],
+    },
+  ];
+  tenant.graphPermissions = {
+    ...tenant.graphPermissions,
+    [DEMO.operator.appId]: ['Application.ReadWrite.All'],
+  };
   return seed;
 }
 
@@ -60,7 +87,7 @@ export function demoPolicy(ids: ReturnType<typeof demoIds>): unknown {
       [DEMO.target]: {
         tenant: ids.tenantId,
         clientId: ids.appId,
-        scopes: [DEMO.scope, 'https://graph.microsoft.com/.default'],
+        scopes: [DEMO.scope, 'https://graph.microsoft.com/.default', 'https://storage.azure.com/.default'],
         source: 'gcpMetadata',
         description: 'App registration broker-demo, federated with the broker service account.',
       },

@@ -91,6 +91,8 @@ export interface SandboxEndpoints {
     managedIdentityTarget: string;
     appId: string;
     managedIdentityClientId: string;
+    /** Client id of the app that may manage FICs through Graph, federated with the demo caller. */
+    operatorAppId: string;
   };
   caCertificate: string;
   /** Environment for a local workload acting as the demo caller. */
@@ -208,6 +210,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         managedIdentityTarget: DEMO.managedIdentityTarget,
         appId: ids.appId,
         managedIdentityClientId: ids.managedIdentityClientId,
+        operatorAppId: DEMO.operator.appId,
       },
       caCertificate: caPath,
       callerEnvironment: {

@@ -114,7 +114,10 @@ describe('a GCP workload gets an Entra token through the broker', () => {
   it('answers 503 with Retry-After while Entra is down, keeps serving cached tokens, and recovers', async () => {
     const token = await callerIdToken();
     // Fill the cache for one target first, so this test does not lean on an earlier one.
-    expect((await exchange({ subject_token: token, audience: endpoints.demo.target, scope: endpoints.demo.scope })).status).toBe(200);
+    expect(
+      (await exchange({ subject_token: token, audience: endpoints.demo.target, scope: endpoints.demo.scope }))
+        .status,
+    ).toBe(200);
     await entraAdmin('/faults', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -177,6 +180,81 @@ describe('a GCP workload gets an Entra token through the broker', () => {
       error: 'access_denied',
       error_description: `The policy does not allow google:${endpoints.gcp.brokerVm.uniqueId}(${endpoints.gcp.brokerVm.serviceAccount}) to obtain tokens for target ${endpoints.demo.target}.`,
     });
+  });
+
+  it('lets an operator manage federated credentials through Graph at run time, and the broker follows', async () => {
+    // The operator works on the caller VM: its Google identity is federated with the sandbox-operator app.
+    const identity = `http://${endpoints.gcp.callerVm.metadataHost}/computeMetadata/v1/instance/service-accounts/default/identity`;
+    const assertion = await (
+      await fetch(`${identity}?audience=api://AzureADTokenExchange`, {
+        headers: { 'Metadata-Flavor': 'Google' },
+      })
+    ).text();
+    seenTokens.add(assertion);
+    const tokenResponse = await fetch(
+      `${endpoints.entra.authorityHost}/${endpoints.entra.tenantId}/oauth2/v2.0/token`,
+      {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: endpoints.demo.operatorAppId,
+          scope: 'https://graph.microsoft.com/.default',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
+      },
+    );
+    const graphToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
+    seenTokens.add(graphToken);
+    const fics = `${endpoints.entra.graphUrl}/applications(appId='${endpoints.demo.appId}')/federatedIdentityCredentials`;
+    const graph = (method: string, url: string, body?: unknown) =>
+      fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${graphToken}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const storage = () =>
+      exchange({
+        subject_token: callerToken,
+        audience: endpoints.demo.target,
+        scope: 'https://storage.azure.com/.default',
+      });
+    const callerToken = await callerIdToken();
+
+    const listed = (await (await graph('GET', fics)).json()) as {
+      value: Array<{ id: string; name: string; issuer: string; subject: string; audiences: string[] }>;
+    };
+    const brokerFic = listed.value.find((fic) => fic.name === 'gcp-token-broker');
+    const deleted = await graph('DELETE', `${fics}/${brokerFic?.id}`);
+    const refused = await storage();
+    const restored = await graph('POST', fics, {
+      name: 'gcp-token-broker',
+      issuer: brokerFic?.issuer,
+      subject: brokerFic?.subject,
+      audiences: brokerFic?.audiences,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the broker's first backoff after a refusal is at most 1 s
+    const recovered = await storage();
+
+    expect(tokenResponse.status).toBe(200);
+    expect(brokerFic).toMatchObject({
+      issuer: 'https://accounts.google.com',
+      subject: endpoints.gcp.brokerVm.uniqueId,
+      audiences: ['api://AzureADTokenExchange'],
+    });
+    expect(deleted.status).toBe(204);
+    expect(refused).toMatchObject({
+      status: 502,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: `Entra refused the federated assertion for target ${endpoints.demo.target}: no federated credential on client ${endpoints.demo.appId} matches issuer 'https://accounts.google.com', subject '${endpoints.gcp.brokerVm.uniqueId}' and audience 'api://AzureADTokenExchange'.`,
+      },
+    });
+    expect(restored.status).toBe(201);
+    expect(recovered.status).toBe(200);
+    expect(launched.output()).toMatch(
+      /"outcome":"failed","status":502,"reason":"entra_refused","aadsts":70021\d/,
+    );
   });
 
   it('keeps every token and assertion out of the logs', () => {
