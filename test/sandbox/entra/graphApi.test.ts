@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Directory } from '../../../sandbox/entra/directory.js';
 import { graphRoutes } from '../../../sandbox/entra/graphApi.js';
+import { graphError } from './standInFixture.js';
 
 const TENANT = '11111111-1111-4111-8111-111111111111';
 const OBJECT_ID = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -55,18 +56,6 @@ const fic = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** The exact Graph error body, with innerError checked for shape. */
-const graphError = (code: string, message: string) => ({
-  error: {
-    code,
-    message,
-    innerError: {
-      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/),
-      'request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
-      'client-request-id': expect.any(String),
-    },
-  },
-});
 const invalidValue = (property: string) =>
   graphError(
     'Request_BadRequest',

@@ -14,6 +14,7 @@ import {
   createUnservedIssuer,
   type EntraFixture,
   EXCHANGE_AUD,
+  graphError,
   ISSUER,
   OTHER_TENANT,
   startEntraFixture,
@@ -108,17 +109,6 @@ const MANAGEMENT_SEED: DirectorySeed = {
   ],
 };
 
-const graphError = (code: string, message: string) => ({
-  error: {
-    code,
-    message,
-    innerError: {
-      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/),
-      'request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
-      'client-request-id': expect.any(String),
-    },
-  },
-});
 const invalidToken = (message: string) => graphError('InvalidAuthenticationToken', message);
 const EMPTY = invalidToken('Access token is empty.');
 const VALIDATION_FAILURE = invalidToken('Access token validation failure.');

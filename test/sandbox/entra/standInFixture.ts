@@ -263,3 +263,16 @@ export const expectRefusal = (
   expect(res.body.error_description).toMatch(new RegExp(`^AADSTS${code}: `));
   if (text) expect(res.body.error_description).toContain(text);
 };
+
+/** The exact Microsoft Graph error body, with `innerError` checked for shape. */
+export const graphError = (code: string, message: string) => ({
+  error: {
+    code,
+    message,
+    innerError: {
+      date: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/),
+      'request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+      'client-request-id': expect.any(String),
+    },
+  },
+});
