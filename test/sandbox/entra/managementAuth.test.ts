@@ -109,6 +109,13 @@ const MANAGEMENT_SEED: DirectorySeed = {
   ],
 };
 
+/** A stand-in that requires management tokens, with a fixed token lifetime so expiry tests can count on it. */
+const MANAGEMENT_FIXTURE = {
+  seed: MANAGEMENT_SEED,
+  managementAuthentication: 'required',
+  tokenLifetimeSeconds: 3600,
+} as const;
+
 const invalidToken = (message: string) => graphError('InvalidAuthenticationToken', message);
 const EMPTY = invalidToken('Access token is empty.');
 const VALIDATION_FAILURE = invalidToken('Access token validation failure.');
@@ -196,11 +203,7 @@ describe('management API authentication', () => {
   };
 
   beforeAll(async () => {
-    fx = await startEntraFixture({
-      seed: MANAGEMENT_SEED,
-      managementAuthentication: 'required',
-      tokenLifetimeSeconds: 3600,
-    });
+    fx = await startEntraFixture(MANAGEMENT_FIXTURE);
   });
   afterAll(() => fx.close());
 
@@ -632,11 +635,7 @@ describe('management API authentication', () => {
 describe('management API authentication: token lifetime and signing keys', () => {
   let fx: EntraFixture;
   beforeEach(async () => {
-    fx = await startEntraFixture({
-      seed: MANAGEMENT_SEED,
-      managementAuthentication: 'required',
-      tokenLifetimeSeconds: 3600,
-    });
+    fx = await startEntraFixture(MANAGEMENT_FIXTURE);
   });
   afterEach(() => fx.close());
 

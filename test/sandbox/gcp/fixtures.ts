@@ -35,6 +35,16 @@ export const VM_A = {
   extraAccount: { email: 'second@broker-proj-a.iam.gserviceaccount.com', uniqueId: '100000000000000000002' },
 } as const;
 
+/** The `google.compute_engine` claims VM A's identity tokens carry with `format=full`. */
+export const VM_A_COMPUTE_ENGINE = {
+  instance_creation_timestamp: VM_A.instance.creationTimestampSeconds,
+  instance_id: VM_A.instance.id,
+  instance_name: VM_A.instance.name,
+  project_id: VM_A.projectId,
+  project_number: VM_A.projectNumber,
+  zone: VM_A.instance.zone,
+};
+
 export const VM_B = {
   projectId: 'broker-proj-b',
   projectNumber: 222222222222,

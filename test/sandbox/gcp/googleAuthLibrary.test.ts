@@ -6,7 +6,7 @@ import { type GoogleIssuer, startGoogleIssuer } from '../../../sandbox/gcp/googl
 import { createGcpMetadataServer } from '../../../sandbox/gcp/metadataServer.js';
 import { type RunningServer, serve } from '../../../sandbox/lib/serve.js';
 import { createCertificateAuthority, trustCertificateAuthority } from '../../../sandbox/lib/tls.js';
-import { AUDIENCE, recording, VM_A, VM_B, vmAOptions, vmBOptions } from './fixtures.js';
+import { AUDIENCE, recording, VM_A, VM_A_COMPUTE_ENGINE, VM_B, vmAOptions, vmBOptions } from './fixtures.js';
 
 const ENV_NAMES = [
   'GCE_METADATA_HOST',
@@ -72,14 +72,7 @@ describe('google-auth-library against the GCP metadata-server stand-in', () => {
       email: VM_A.defaultAccount.email,
       email_verified: true,
       google: {
-        compute_engine: {
-          instance_creation_timestamp: VM_A.instance.creationTimestampSeconds,
-          instance_id: VM_A.instance.id,
-          instance_name: VM_A.instance.name,
-          project_id: VM_A.projectId,
-          project_number: VM_A.projectNumber,
-          zone: VM_A.instance.zone,
-        },
+        compute_engine: VM_A_COMPUTE_ENGINE,
       },
     });
     expect(Number(payload.exp) - Number(payload.iat)).toBe(3600);

@@ -5,7 +5,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createGcpMetadataServer } from '../../../sandbox/gcp/metadataServer.js';
 import { GOOGLE_ISSUER } from '../../../sandbox/gcp/model.js';
 import { createOidcIssuer, type OidcIssuer } from '../../../sandbox/lib/oidcIssuer.js';
-import { AUDIENCE, type FakeClock, fakeClock, readJwt, T0_MS, VM_A, vmAOptions } from './fixtures.js';
+import {
+  AUDIENCE,
+  type FakeClock,
+  fakeClock,
+  readJwt,
+  T0_MS,
+  VM_A,
+  VM_A_COMPUTE_ENGINE,
+  vmAOptions,
+} from './fixtures.js';
 
 const FLAVOR = { 'Metadata-Flavor': 'Google' };
 const ACCOUNTS = '/computeMetadata/v1/instance/service-accounts';
@@ -90,14 +99,7 @@ describe('GCP metadata server: identity endpoint', () => {
     const full = readJwt(await tokenFor(`format=full&audience=${AUDIENCE}`)).payload;
     const licensed = readJwt(await tokenFor(`format=full&licenses=TRUE&audience=${AUDIENCE}`)).payload;
     const standardLicensed = readJwt(await tokenFor(`licenses=TRUE&audience=${AUDIENCE}`)).payload;
-    const computeEngine = {
-      instance_creation_timestamp: VM_A.instance.creationTimestampSeconds,
-      instance_id: VM_A.instance.id,
-      instance_name: VM_A.instance.name,
-      project_id: VM_A.projectId,
-      project_number: VM_A.projectNumber,
-      zone: VM_A.instance.zone,
-    };
+    const computeEngine = VM_A_COMPUTE_ENGINE;
 
     expect(full.google).toEqual({ compute_engine: computeEngine });
     expect(licensed.google).toEqual({ compute_engine: { ...computeEngine, license_id: [] } });

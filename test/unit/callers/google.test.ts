@@ -168,7 +168,7 @@ describe('google caller verifier', () => {
     ['typ at+jwt', { typ: 'at+jwt' }, "The subject token's 'typ' claim is missing or invalid."],
     ['an unknown kid', { kid: 'k9' }, 'The subject token is signed with an unknown key.'],
     [
-      'a jku header pointing elsewhere',
+      'an unknown kid, whatever jku says (no-fetch is proven in jwksResolver.test.ts)',
       { jku: 'https://attacker.example/jwks', kid: 'k9' },
       'The subject token is signed with an unknown key.',
     ],
