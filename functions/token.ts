@@ -3,18 +3,16 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { getBroker } from '../shared/broker.js';
 import { BrokerError, toWireError } from '../shared/errors.js';
 import { exchangeToken } from '../shared/exchange/exchangeToken.js';
+import { TOKEN_REQUEST_LIMITS } from '../shared/exchange/tokenRequest.js';
 import { reportFailure } from '../shared/log.js';
 
-/** Largest request body accepted, in bytes: a form with one capped token fits easily. */
-const MAX_BODY_BYTES = 65_536;
-
-/** Parses the form, runs the exchange, and maps the result or the refusal to the wire. */
+/** Reads the body, runs the exchange, and maps the result or the refusal to the wire. */
 export async function token(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    const form = await readForm(request);
+    const body = await readBody(request);
     const broker = await getBroker();
-    const body = await exchangeToken(broker.exchange, form, context);
-    return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, jsonBody: body };
+    const granted = await exchangeToken(broker.exchange, body, context);
+    return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, jsonBody: granted };
   } catch (error) {
     reportFailure(context, 'token', error);
     const wire = toWireError(error);
@@ -22,23 +20,27 @@ export async function token(request: HttpRequest, context: InvocationContext): P
   }
 }
 
-async function readForm(request: HttpRequest): Promise<URLSearchParams> {
-  const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') {
-    throw new BrokerError(
-      'invalid_request',
-      400,
-      'The request body must be application/x-www-form-urlencoded.',
-    );
+const invalid = (description: string) => new BrokerError('invalid_request', 400, description);
+
+/** The form body as text: form-encoded, UTF-8, and within the size limit, checked before decoding. */
+async function readBody(request: HttpRequest): Promise<string> {
+  const [type, ...parameters] = (request.headers.get('content-type') ?? '').split(';');
+  if (type?.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    throw invalid('The request body must be application/x-www-form-urlencoded.');
   }
-  const length = Number(request.headers.get('content-length') ?? 0);
-  if (length > MAX_BODY_BYTES)
-    throw new BrokerError('invalid_request', 400, 'The request body is too large.');
-  const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new BrokerError('invalid_request', 400, 'The request body is too large.');
+  const charset = parameters.find((p) => p.trim().toLowerCase().startsWith('charset='));
+  if (charset !== undefined && !/^\s*charset=("?)utf-8\1\s*$/i.test(charset)) {
+    throw invalid('The request body must be encoded in UTF-8.');
   }
-  return new URLSearchParams(text);
+  if (Number(request.headers.get('content-length') ?? 0) > TOKEN_REQUEST_LIMITS.bodyBytes)
+    throw invalid('The request body is too large.');
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > TOKEN_REQUEST_LIMITS.bodyBytes) throw invalid('The request body is too large.');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid('The request body must be encoded in UTF-8.');
+  }
 }
 
 app.http('token', { route: 'token', methods: ['POST'], authLevel: 'anonymous', handler: token });

@@ -15,6 +15,12 @@ export interface AuditRecord {
   rule?: string;
   /** Entra's error code when Entra refused. */
   aadsts?: number;
+  /** The target's tenant and client id, when Entra refused or failed: the operator's, never the caller's. */
+  tenant?: string;
+  clientId?: string;
+  /** Issuer and subject of the broker's own assertion that Entra refused. */
+  assertionIssuer?: string;
+  assertionSubject?: string;
   /** SHA-256 (hex) of the subject token presented, to correlate without keeping it. */
   subjectTokenSha256?: string;
   /** SHA-256 (hex) of the access token issued. */

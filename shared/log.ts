@@ -14,6 +14,10 @@ export const LOG_EVENTS = {
     'scope',
     'rule',
     'aadsts',
+    'tenant',
+    'clientId',
+    'assertionIssuer',
+    'assertionSubject',
     'subjectTokenSha256',
     'tokenSha256',
     'expiresAt',
@@ -39,6 +43,19 @@ export interface LogTarget {
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
+/**
+ * JSON text with every character outside printable ASCII written as a `\uXXXX` escape. JSON.stringify
+ * leaves DEL, C1 controls (U+0085 NEL among them), U+2028, U+2029 and bidirectional overrides raw,
+ * and log viewers break lines or reorder text on them (issue 7); escaped, no field value can start a
+ * new line or disguise another in any viewer, and the line still parses to the same value.
+ */
+export function toLogLine(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[^\x20-\x7e]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** Writes one JSON line `{event, ...fields}`; fields not on the event's allow-list are dropped. */
 export function logEvent<E extends LogEvent>(
   target: LogTarget,
@@ -51,7 +68,7 @@ export function logEvent<E extends LogEvent>(
   for (const [key, value] of Object.entries(fields)) {
     if (allowed.includes(key)) line[key] = value;
   }
-  target[level](JSON.stringify(line));
+  target[level](toLogLine(line));
 }
 
 /**

@@ -13,9 +13,9 @@ const TENANT = z
     (value) => GUID.test(value) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value),
     'must be a tenant GUID or domain',
   );
-const NAME = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be 1-64 letters, digits, ".", "_" or "-"');
+/** Syntax of target and rule names; a request's `audience` is checked against it before verification. */
+export const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+const NAME = z.string().regex(TARGET_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"');
 // Entra's client-credentials flow takes exactly one resource with /.default (protocols.md §A.2).
 const SCOPE = z.string().regex(/^\S+\/\.default$/, 'must be one resource followed by /.default');
 

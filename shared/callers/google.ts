@@ -36,7 +36,11 @@ export function createGoogleVerifier(options: GoogleVerifierOptions): CallerVeri
   return {
     issuers: GOOGLE_ISSUERS,
     async verify(token: string): Promise<VerifiedCaller> {
-      checkSubjectTokenShape(token, { maxBytes: options.maxTokenBytes });
+      const { header } = checkSubjectTokenShape(token, { maxBytes: options.maxTokenBytes });
+      // Google names the signing key in every ID token; without a `kid`, jose would try whichever
+      // key fits, so the outcome would hang on how many keys Google publishes (perf §2.5 #13–14).
+      if (typeof header.kid !== 'string' || header.kid === '')
+        throw refuse("The subject token's header names no signing key ('kid').");
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, options.keys, {

@@ -1,5 +1,6 @@
 // Checks a caller's JWT must pass before jose sees it (perf-reliability.md §2.5, §4.2 A): a size
-// cap, compact JWS shape, JSON objects without duplicate names, no control characters in claims.
+// cap, compact JWS shape, JSON objects without duplicate names, no control characters or line
+// separators in claims, no `__proto__` member, no key named by URL or embedded in the header.
 // jose accepts a 1.3 MB token, a duplicated `sub` (last wins) and a `sub` with a newline.
 
 import { BrokerError } from '../errors.js';
@@ -37,9 +38,16 @@ export function checkSubjectTokenShape(
 }
 
 const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
-// C0 controls, DEL and C1 controls: never legitimate in an identifier, and a log-injection vector.
+// C0 controls, DEL, C1 controls and the Unicode line and paragraph separators: never legitimate in an
+// identifier, and each starts a new line in some log viewer (JSON.stringify leaves U+2028/9 raw).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * Header members that name a key by URL or carry one (RFC 7515 §4.1.2–4.1.6). jose ignores them, but
+ * no issuer the broker trusts sets them, and a token that does is an attempt to steer key selection
+ * or trigger a fetch (perf-reliability.md §4.2 B6): refused before the signature is checked.
+ */
+const KEY_REFERENCE_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'];
 
 /**
  * Checks size, shape and JSON hygiene of an unverified JWT and returns its decoded header and
@@ -65,10 +73,15 @@ export function checkJwtShape(
   }
   const header = parseObject(headerSegment, 'header');
   const payload = parseObject(payloadSegment, 'payload');
-  const controlled = findControlCharacter(payload);
-  if (controlled !== undefined) {
-    throw new JwtShapeError(`the subject token's claim '${controlled}' contains a control character`);
+  const reference = KEY_REFERENCE_HEADERS.find((name) => Object.hasOwn(header, name));
+  if (reference !== undefined) {
+    throw new JwtShapeError(
+      `the subject token's header carries '${reference}', which this broker never uses`,
+    );
   }
+  const unsafe = findUnsafeMember(payload);
+  if (unsafe !== undefined)
+    throw new JwtShapeError(`the subject token's claim '${unsafe.path}' ${unsafe.why}`);
   return { header, payload };
 }
 
@@ -128,13 +141,17 @@ export function findDuplicateName(json: string): string | undefined {
   return undefined;
 }
 
-function findControlCharacter(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return CONTROL_CHARACTERS.test(value) ? path : undefined;
+/** Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into objects). */
+function findUnsafeMember(value: unknown, path = ''): { path: string; why: string } | undefined {
+  const controlled = 'contains a control character or line separator';
+  if (typeof value === 'string')
+    return CONTROL_CHARACTERS.test(value) ? { path, why: controlled } : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
   for (const [key, child] of Object.entries(value)) {
     const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (CONTROL_CHARACTERS.test(key)) return printable(childPath);
-    const found = findControlCharacter(child, childPath);
+    if (CONTROL_CHARACTERS.test(key)) return { path: printable(childPath), why: controlled };
+    if (key === '__proto__') return { path: printable(childPath), why: 'uses a reserved name' };
+    const found = findUnsafeMember(child, childPath);
     if (found !== undefined) return found;
   }
   return undefined;

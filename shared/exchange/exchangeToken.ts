@@ -42,17 +42,17 @@ export interface TokenExchangeResponse {
  */
 export async function exchangeToken(
   deps: ExchangeDependencies,
-  form: URLSearchParams,
+  body: string,
   log: LogTarget,
 ): Promise<TokenExchangeResponse> {
   const started = performance.now();
   const record: Partial<AuditRecord> = {};
   try {
-    const request = parseTokenRequest(form);
+    const request = parseTokenRequest(body);
     record.subjectTokenSha256 = sha256(request.subjectToken);
     const caller = await verifyCaller(deps, request.subjectToken);
     record.caller = caller.principal;
-    record.target = printableName(request.audience) ?? '(not printable)';
+    record.target = request.audience;
     const decision = deps.policy.decide(caller.principal, request.audience, request.scope);
     if (!decision.allowed) throw policyRefusal(decision, caller, request.audience, request.scope);
     record.rule = decision.rule;
@@ -79,14 +79,14 @@ export async function exchangeToken(
       scope: decision.scope,
     };
   } catch (error) {
-    const { status, body } = toWireError(error);
+    const { status, body: wire } = toWireError(error);
     const detail = error instanceof BrokerError ? error.detail : {};
     audit(log, {
       ...record,
+      ...upstreamIdentifiers(detail),
       outcome: status >= 500 ? 'failed' : 'refused',
       status,
-      reason: String(detail.reason ?? body.error),
-      ...(typeof detail.aadsts === 'number' ? { aadsts: detail.aadsts } : {}),
+      reason: String(detail.reason ?? wire.error),
       durationMs: elapsed(started),
     });
     throw error;
@@ -94,6 +94,20 @@ export async function exchangeToken(
 }
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
+
+/** What a refused exchange tells the operator only (issue 7): the AADSTS code and the identifiers Entra saw. */
+function upstreamIdentifiers(detail: BrokerError['detail']): Partial<AuditRecord> {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return Object.fromEntries(
+    Object.entries({
+      aadsts: typeof detail.aadsts === 'number' ? detail.aadsts : undefined,
+      tenant: text(detail.tenant),
+      clientId: text(detail.clientId),
+      assertionIssuer: text(detail.assertionIssuer),
+      assertionSubject: text(detail.assertionSubject),
+    }).filter(([, value]) => value !== undefined),
+  );
+}
 
 /** Picks the verifier by the token's (unverified) issuer from static configuration: nothing is fetched for an unknown issuer. */
 async function verifyCaller(deps: ExchangeDependencies, token: string): Promise<VerifiedCaller> {
@@ -114,20 +128,20 @@ async function verifyCaller(deps: ExchangeDependencies, token: string): Promise<
   return verifier.verify(token);
 }
 
-const printableName = (value: string | undefined): string | undefined =>
-  value !== undefined && /^[\w.:/-]{1,128}$/.test(value) ? value : undefined;
-
+/**
+ * The contract's answer to a policy refusal. An unknown target and a target no rule admits the caller
+ * to get the same answer, so a caller learns nothing about targets it may not use (issue 7); the audit
+ * line keeps the difference. Scope refusals come only after a rule admitted the caller.
+ */
 function policyRefusal(
   decision: Extract<PolicyDecision, { allowed: false }>,
   caller: VerifiedCaller,
-  audience: string,
+  target: string,
   scope: string | undefined,
 ): BrokerError {
-  const target = printableName(audience) ?? 'the requested target';
   const detail = { reason: decision.reason };
   switch (decision.reason) {
     case 'unknown_target':
-      return new BrokerError('invalid_target', 400, `This broker has no target named ${target}.`, { detail });
     case 'no_rule_matches':
       return new BrokerError(
         'access_denied',
@@ -148,7 +162,7 @@ function policyRefusal(
       return new BrokerError(
         'invalid_scope',
         400,
-        `The scope ${printableName(scope) ?? 'requested'} is not allowed for target ${target}; allowed: ${decision.target?.scopes.join(' ')}.`,
+        `The scope ${scope ?? 'requested'} is not allowed for target ${target}; allowed: ${decision.target?.scopes.join(' ')}.`,
         { detail },
       );
   }

@@ -1,6 +1,8 @@
 // Parses an RFC 8693 token-exchange request (broker.md, public contract) into a typed request, or
-// refuses it with the contract's error. Nothing here has verified the subject token.
+// refuses it with the contract's error. Every step is linear in the body size and runs before any
+// verification (issue 7). Nothing here has verified the subject token.
 import { BrokerError } from '../errors.js';
+import { TARGET_NAME } from '../policy.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -11,16 +13,25 @@ export const JWT_TOKEN_TYPES = [
 ];
 export const AWS_TOKEN_TYPE = 'urn:ietf:params:aws:token-type:aws4_request';
 
+/** Request-abuse limits of POST /api/token, enforced before any parsing of the token (README, Abuse limits). */
+export const TOKEN_REQUEST_LIMITS = {
+  /** Largest request body, in bytes: a form with one capped token fits easily. */
+  bodyBytes: 65_536,
+  /** Most `name=value` pairs in the body: the contract has nine names, each allowed once. */
+  parameters: 16,
+} as const;
+
 export interface TokenExchangeRequest {
   subjectToken: string;
   subjectTokenType: string;
-  /** The target's name in the policy. */
+  /** The target's name in the policy (syntax checked, existence not). */
   audience: string;
   /** One Entra scope, or undefined to use the target's only scope. */
   scope: string | undefined;
 }
 
-const KNOWN_PARAMETERS = new Set([
+/** The parameters of the contract; any other name is refused (see parseTokenRequest). */
+const CONTRACT_PARAMETERS = new Set([
   'grant_type',
   'subject_token',
   'subject_token_type',
@@ -32,22 +43,55 @@ const KNOWN_PARAMETERS = new Set([
   'actor_token_type',
 ]);
 
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
 const invalid = (description: string) => new BrokerError('invalid_request', 400, description);
 
-/** Validates the form parameters of POST /api/token. */
-export function parseTokenRequest(form: URLSearchParams): TokenExchangeRequest {
-  // RFC 6749 §3.2: parameters MUST NOT be included more than once.
-  const repeated = [...new Set(form.keys())].find(
-    (name) => name !== 'audience' && form.getAll(name).length > 1,
-  );
-  if (repeated !== undefined) {
-    // Name only parameters of the contract: anything else is the caller's text, not ours to echo.
-    const named = KNOWN_PARAMETERS.has(repeated) ? `The parameter '${repeated}'` : 'A parameter';
-    throw invalid(`${named} is given more than once.`);
-  }
+/** Counts `&`-separated pairs without splitting, so a flood costs one pass and no allocation. */
+function countPairs(body: string): number {
+  let pairs = body.length === 0 ? 0 : 1;
+  for (let at = body.indexOf('&'); at !== -1; at = body.indexOf('&', at + 1)) pairs += 1;
+  return pairs;
+}
 
-  const grantType = form.get('grant_type');
-  if (!grantType) throw invalid("The parameter 'grant_type' is required.");
+/**
+ * Reads the form once into a map of contract parameters. Refuses more pairs than the limit, any name
+ * outside the contract, and a repeated parameter (RFC 6749 §3.2), naming only the contract's own
+ * names: anything else is the caller's text, not ours to echo. An empty value counts as absent (§3.2).
+ * RFC 6749 §3.2 asks servers to ignore unrecognised parameters; the broker refuses them instead
+ * (issue 7), so a misspelt `scopes` or a client that expects another grant hears why at once.
+ */
+function readParameters(body: string): Map<string, string[]> {
+  if (countPairs(body) > TOKEN_REQUEST_LIMITS.parameters) {
+    throw invalid(`The request has more than ${TOKEN_REQUEST_LIMITS.parameters} parameters.`);
+  }
+  const parameters = new Map<string, string[]>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (!CONTRACT_PARAMETERS.has(name)) {
+      throw invalid(
+        `The request carries a parameter this broker does not accept; the parameters are ${[...CONTRACT_PARAMETERS].join(', ')}.`,
+      );
+    }
+    if (value === '') continue;
+    const values = parameters.get(name);
+    if (values) values.push(value);
+    else parameters.set(name, [value]);
+  }
+  for (const [name, values] of parameters) {
+    if (name !== 'audience' && values.length > 1)
+      throw invalid(`The parameter '${name}' is given more than once.`);
+  }
+  return parameters;
+}
+
+/** Validates the `application/x-www-form-urlencoded` body of POST /api/token. */
+export function parseTokenRequest(body: string): TokenExchangeRequest {
+  const parameters = readParameters(body);
+  const one = (name: string): string | undefined => parameters.get(name)?.[0];
+
+  const grantType = one('grant_type');
+  if (grantType === undefined) throw invalid("The parameter 'grant_type' is required.");
   if (grantType !== TOKEN_EXCHANGE_GRANT) {
     throw new BrokerError(
       'unsupported_grant_type',
@@ -55,31 +99,43 @@ export function parseTokenRequest(form: URLSearchParams): TokenExchangeRequest {
       `Only the grant type ${TOKEN_EXCHANGE_GRANT} is supported.`,
     );
   }
-  const subjectToken = form.get('subject_token');
-  if (!subjectToken) throw invalid("The parameter 'subject_token' is required.");
-  const subjectTokenType = form.get('subject_token_type');
-  if (!subjectTokenType) throw invalid("The parameter 'subject_token_type' is required.");
+  const subjectToken = one('subject_token');
+  if (subjectToken === undefined) throw invalid("The parameter 'subject_token' is required.");
+  const subjectTokenType = one('subject_token_type');
+  if (subjectTokenType === undefined) throw invalid("The parameter 'subject_token_type' is required.");
   if (subjectTokenType === AWS_TOKEN_TYPE) {
     throw invalid(`The subject_token_type ${AWS_TOKEN_TYPE} is not supported by this broker yet.`);
   }
   if (!JWT_TOKEN_TYPES.includes(subjectTokenType)) {
     throw invalid(`The subject_token_type must be one of ${JWT_TOKEN_TYPES.join(', ')}.`);
   }
-  if (form.has('actor_token') || form.has('actor_token_type'))
+  if (parameters.has('actor_token') || parameters.has('actor_token_type'))
     throw invalid('Actor tokens are not supported.');
-  if (form.has('resource')) throw invalid("Name the target with 'audience'; 'resource' is not supported.");
-  const requested = form.get('requested_token_type');
-  if (requested !== null && requested !== ACCESS_TOKEN_TYPE) {
+  if (parameters.has('resource'))
+    throw invalid("Name the target with 'audience'; 'resource' is not supported.");
+  const requested = one('requested_token_type');
+  if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
     throw invalid(`The only requested_token_type issued is ${ACCESS_TOKEN_TYPE}.`);
   }
-  const audiences = form.getAll('audience');
-  if (audiences.length === 0 || audiences[0] === '') {
+  const audiences = parameters.get('audience') ?? [];
+  if (audiences.length === 0) {
     throw invalid("The parameter 'audience' (the target name in the policy) is required.");
   }
   if (audiences.length > 1)
     throw new BrokerError('invalid_target', 400, 'Exactly one audience (target) may be requested.');
-  const scopeParam = form.get('scope');
-  const scopes = scopeParam === null ? [] : scopeParam.split(' ').filter(Boolean);
+  const audience = audiences[0] as string;
+  // Syntax only: whether the target exists is the policy's answer, given after verification.
+  if (!TARGET_NAME.test(audience)) {
+    throw invalid("The parameter 'audience' must be a target name: 1-64 letters, digits, '.', '_' or '-'.");
+  }
+  const scopes = (one('scope') ?? '').split(' ').filter(Boolean);
+  if (scopes.some((scope) => !SCOPE_TOKEN.test(scope))) {
+    throw new BrokerError(
+      'invalid_scope',
+      400,
+      'The scope holds characters RFC 6749 does not allow in a scope.',
+    );
+  }
   if (scopes.length > 1) {
     throw new BrokerError(
       'invalid_scope',
@@ -87,5 +143,5 @@ export function parseTokenRequest(form: URLSearchParams): TokenExchangeRequest {
       'Exactly one scope may be requested: Entra issues one resource per token.',
     );
   }
-  return { subjectToken, subjectTokenType, audience: audiences[0] as string, scope: scopes[0] };
+  return { subjectToken, subjectTokenType, audience, scope: scopes[0] };
 }

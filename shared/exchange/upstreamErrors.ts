@@ -19,37 +19,45 @@ const ASSERTION_TIME = new Set([70023, 700024]);
 const ISSUER_UNREACHABLE = new Set([90061, 50166, 501661]);
 const SCOPE = new Set([70011, 700022, 1002012, 500011]);
 
-/** Describes why Entra refused, in the operator's terms. */
+/**
+ * Describes why Entra refused, for an admitted caller (issue 7): the target's name, the AADSTS code and
+ * what is wrong, so the workload's owner knows whom to ask. The identifiers that fix it (the broker's
+ * issuer and subject, the target's tenant and client id) are the operator's and go to the audit line.
+ */
 function describeRefusal(error: EntraError, c: ExchangeContext): string {
   const aadsts = error.aadsts;
-  const identity = error.assertionIdentity;
-  const who = identity ? `issuer '${identity.issuer}', subject '${identity.subject}'` : 'the broker identity';
-  const prefix = `Entra refused the federated assertion for target ${c.target}`;
+  const code = aadsts === undefined ? '' : ` (AADSTS${aadsts})`;
+  const refused = `Entra refused the broker's federated credential for target ${c.target}${code}`;
+  const operator = "the broker's operator finds the identifiers in the audit log";
   if (aadsts === 7002138) {
-    return `${prefix}: a federated credential on client ${c.clientId} matches ${who} only when case is ignored; Entra compares case-sensitively.`;
+    return `${refused}: a federated credential on the target's application matches the broker's identity only when case is ignored, and Entra compares case-sensitively; ${operator}.`;
   }
   if (aadsts !== undefined && FIC_MISMATCH.has(aadsts)) {
-    return `${prefix}: no federated credential on client ${c.clientId} matches ${who} and audience '${c.audience}'.`;
+    return `${refused}: no federated credential on the target's application matches the broker's identity and audience '${c.audience}'; ${operator}.`;
   }
   if (aadsts !== undefined && ASSERTION_TIME.has(aadsts)) {
-    return `${prefix}: the broker's own platform token is outside its valid time range or lifetime; check the broker host's clock.`;
+    return `${refused}: the broker's own platform token is outside its valid time range or lifetime; check the broker host's clock.`;
   }
   if (aadsts !== undefined && ISSUER_UNREACHABLE.has(aadsts)) {
-    return `Entra could not fetch the OIDC discovery document or signing keys of the broker's issuer for target ${c.target}.`;
+    return `${refused}: Entra could not fetch the OIDC discovery document or signing keys of the broker's issuer.`;
   }
   if (aadsts === 700016)
-    return `Entra has no application or managed identity ${c.clientId} in tenant ${c.tenant} (target ${c.target}).`;
-  if (aadsts === 90002) return `Entra has no tenant ${c.tenant} (target ${c.target}).`;
+    return `${refused}: the target's application or managed identity does not exist in its tenant; ${operator}.`;
+  if (aadsts === 90002) return `${refused}: the target's tenant does not exist; ${operator}.`;
   if (aadsts !== undefined && SCOPE.has(aadsts))
-    return `Entra refused the scope ${c.scope} configured for target ${c.target}.`;
-  return `Entra refused the token request for target ${c.target}.`;
+    return `${refused}: Entra does not accept the scope ${c.scope}.`;
+  return `${refused}; ${operator}.`;
 }
 
 /** Turns anything the source/Entra step threw into a BrokerError; unknown errors pass through. */
 export function mapUpstreamError(error: unknown, context: ExchangeContext): unknown {
   if (error instanceof EntraError) {
+    const identity = error.assertionIdentity;
     const detail = {
       reason: `entra_${error.kind}`,
+      tenant: context.tenant,
+      clientId: context.clientId,
+      ...(identity ? { assertionIssuer: identity.issuer, assertionSubject: identity.subject } : {}),
       ...(error.aadsts === undefined ? {} : { aadsts: error.aadsts }),
       ...(error.status === undefined ? {} : { upstreamStatus: error.status }),
     };

@@ -247,14 +247,33 @@ describe('a GCP workload gets an Entra token through the broker', () => {
       status: 502,
       body: {
         error: 'temporarily_unavailable',
-        error_description: `Entra refused the federated assertion for target ${endpoints.demo.target}: no federated credential on client ${endpoints.demo.appId} matches issuer 'https://accounts.google.com', subject '${endpoints.gcp.brokerVm.uniqueId}' and audience 'api://AzureADTokenExchange'.`,
+        error_description: expect.stringMatching(
+          new RegExp(
+            `^Entra refused the broker's federated credential for target ${endpoints.demo.target} \\(AADSTS70021\\d\\): no federated credential on the target's application matches the broker's identity and audience 'api://AzureADTokenExchange'; the broker's operator finds the identifiers in the audit log\\.$`,
+          ),
+        ),
       },
     });
     expect(restored.status).toBe(201);
     expect(recovered.status).toBe(200);
-    expect(launched.output()).toMatch(
-      /"outcome":"failed","status":502,"reason":"entra_refused","aadsts":70021\d/,
-    );
+    // The identifiers that fix it are in the operator's audit line, not in the caller's answer.
+    const auditLine = launched
+      .output()
+      .split('\n')
+      .map((line) => /\{"event":"token\.decision".*\}/.exec(line)?.[0])
+      .filter((line): line is string => line !== undefined)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.status === 502);
+    expect(auditLine).toMatchObject({
+      outcome: 'failed',
+      reason: 'entra_refused',
+      aadsts: expect.any(Number),
+      tenant: endpoints.entra.tenantId,
+      clientId: endpoints.demo.appId,
+      assertionIssuer: 'https://accounts.google.com',
+      assertionSubject: endpoints.gcp.brokerVm.uniqueId,
+    });
+    expect(String(refused.body.error_description)).not.toContain(endpoints.demo.appId);
   });
 
   it('keeps every token and assertion out of the logs', () => {

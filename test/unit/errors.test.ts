@@ -56,6 +56,19 @@ describe('logEvent', () => {
 
     expect(lines).toEqual(['{"event":"health.checked","status":"ok"}']);
   });
+
+  it('writes every character outside printable ASCII as an escape, so no value can break a line (finding 3)', () => {
+    const lines: string[] = [];
+    const target: LogTarget = { info: (line) => lines.push(String(line)), warn: () => {}, error: () => {} };
+    const caller = 'google:1(a\u2028b\u2029c\u0085d\u007fe\u202ef\u00e9g@p.iam.gserviceaccount.com)';
+
+    logEvent(target, 'info', 'token.decision', { caller });
+
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^[\x20-\x7e]+$/);
+    expect(lines[0]).toContain('\\u2028b\\u2029c\\u0085d\\u007fe\\u202ef\\u00e9g');
+    expect(JSON.parse(lines[0] as string)).toEqual({ event: 'token.decision', caller });
+  });
 });
 
 describe('error_description characters', () => {

@@ -168,10 +168,12 @@ describe('google caller verifier', () => {
     ['typ at+jwt', { typ: 'at+jwt' }, "The subject token's 'typ' claim is missing or invalid."],
     ['an unknown kid', { kid: 'k9' }, 'The subject token is signed with an unknown key.'],
     [
-      'an unknown kid, whatever jku says (no-fetch is proven in jwksResolver.test.ts)',
+      'a jku header, before any key is looked up (no-fetch is proven in jwksResolver.test.ts)',
       { jku: 'https://attacker.example/jwks', kid: 'k9' },
-      'The subject token is signed with an unknown key.',
+      "The subject token was refused: the subject token's header carries 'jku', which this broker never uses.",
     ],
+    ['an unknown kid', { kid: 'k9' }, 'The subject token is signed with an unknown key.'],
+    ['no kid', { kid: undefined }, "The subject token's header names no signing key ('kid')."],
   ])('refuses %s', async (_name, header, description) => {
     const wire = await refusal(await signer.sign(claims(), header));
 
@@ -182,7 +184,10 @@ describe('google caller verifier', () => {
   });
 
   it('refuses alg none, HS256 key confusion and a foreign signature', async () => {
-    const none = rawJwt('{"alg":"none","typ":"JWT"}', JSON.stringify(claims())).replace(/\.c2ln$/, '.AA');
+    const none = rawJwt('{"alg":"none","kid":"k1","typ":"JWT"}', JSON.stringify(claims())).replace(
+      /\.c2ln$/,
+      '.AA',
+    );
     const hs256 = await new SignJWT(claims())
       .setProtectedHeader({ alg: 'HS256', kid: 'k1', typ: 'JWT' })
       .sign(new TextEncoder().encode(JSON.stringify(signer.jwks.keys[0])));

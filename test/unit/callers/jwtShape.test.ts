@@ -33,6 +33,27 @@ describe('checkJwtShape', () => {
       "claim 'sub' contains a control character",
     ],
     ['a C1 control nested', unsignedJwt({ alg: 'RS256' }, { g: { x: ['ok', 'a\u0085'] } }), "claim 'g.x[1]'"],
+    // Issue 7, finding 3: JSON.stringify leaves U+2028/U+2029 raw, so they must never reach a log line.
+    [
+      'a line separator in email',
+      unsignedJwt({ alg: 'RS256' }, { email: 'a\u2028b@p.iam.gserviceaccount.com' }),
+      "claim 'email' contains a control character or line separator",
+    ],
+    [
+      'a paragraph separator in a claim name',
+      unsignedJwt({ alg: 'RS256' }, { 'x\u2029y': 1 }),
+      'contains a control character or line separator',
+    ],
+    [
+      'a __proto__ claim',
+      rawJwt('{"alg":"RS256"}', '{"__proto__":{"sub":"1"}}'),
+      "'__proto__' uses a reserved name",
+    ],
+    ...['jku', 'x5u', 'jwk', 'x5c'].map((name): [string, string, string] => [
+      `a ${name} header`,
+      unsignedJwt({ alg: 'RS256', [name]: name === 'jwk' ? { kty: 'oct' } : 'http://127.0.0.1:9/k' }, {}),
+      `header carries '${name}', which this broker never uses`,
+    ]),
   ])('refuses %s', (_name, token, reason) => {
     expect(() => checkJwtShape(token, { maxBytes: 8192 })).toThrow(reason);
   });

@@ -47,8 +47,8 @@ const form = (params: Record<string, string>) =>
     subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
     audience: 'vault-reader',
     ...params,
-  });
-const refusal = async (params: URLSearchParams) => {
+  }).toString();
+const refusal = async (params: string) => {
   const error = await exchangeToken(deps, params, log).then(
     () => undefined,
     (e: unknown) => e,
@@ -256,8 +256,12 @@ describe('exchangeToken', () => {
       error_description: 'The subject token is signed with an unknown key.',
     });
     expect(await refusal(form({ subject_token: await callerToken(), audience: 'payroll' }))).toEqual({
-      status: 400,
-      body: { error: 'invalid_target', error_description: 'This broker has no target named payroll.' },
+      status: 403,
+      body: {
+        error: 'access_denied',
+        error_description:
+          'The policy does not allow google:1001(caller@demo-project.iam.gserviceaccount.com) to obtain tokens for target payroll.',
+      },
       retryAfter: undefined,
     });
     expect(
@@ -274,6 +278,24 @@ describe('exchangeToken', () => {
     });
   });
 
+  it('answers a caller no rule admits alike for an existing and a made-up target; the audit line tells them apart (finding 2)', async () => {
+    const stranger = await callerToken({ sub: '2002' });
+
+    const existing = await refusal(form({ subject_token: stranger, audience: 'vault-reader' }));
+    const madeUp = await refusal(form({ subject_token: stranger, audience: 'payroll' }));
+
+    expect(existing.status).toBe(403);
+    expect(existing.body.error).toBe('access_denied');
+    expect(madeUp).toEqual({
+      ...existing,
+      body: {
+        ...existing.body,
+        error_description: existing.body.error_description.replace('vault-reader', 'payroll'),
+      },
+    });
+    expect(lines.map((line) => JSON.parse(line).reason)).toEqual(['no_rule_matches', 'unknown_target']);
+  });
+
   it('maps an Entra refusal to 502 with a clear description, keeping the AADSTS code for the audit line only', async () => {
     entraFailure = new EntraError('refused', 401, 700213, 'invalid_client', undefined);
 
@@ -283,7 +305,8 @@ describe('exchangeToken', () => {
       status: 502,
       body: {
         error: 'temporarily_unavailable',
-        error_description: `Entra refused the federated assertion for target vault-reader: no federated credential on client ${CLIENT} matches issuer 'https://accounts.google.com', subject '9009' and audience 'api://AzureADTokenExchange'.`,
+        error_description:
+          "Entra refused the broker's federated credential for target vault-reader (AADSTS700213): no federated credential on the target's application matches the broker's identity and audience 'api://AzureADTokenExchange'; the broker's operator finds the identifiers in the audit log.",
       },
       retryAfter: undefined,
     });
@@ -292,7 +315,14 @@ describe('exchangeToken', () => {
       status: 502,
       reason: 'entra_refused',
       aadsts: 700213,
+      tenant: TENANT,
+      clientId: CLIENT,
+      assertionIssuer: 'https://accounts.google.com',
+      assertionSubject: '9009',
     });
+    // The identifiers an operator needs are the operator's: none reaches the caller (issue 7).
+    for (const identifier of [TENANT, CLIENT, '9009', 'accounts.google.com'])
+      expect(result.body.error_description).not.toContain(identifier);
   });
 
   it('maps Entra unreachable to 503 with Retry-After', async () => {
@@ -352,7 +382,8 @@ describe('exchangeToken', () => {
       status: 502,
       body: {
         error: 'temporarily_unavailable',
-        error_description: `Entra has no application or managed identity ${CLIENT} in tenant ${TENANT} (target vault-reader).`,
+        error_description:
+          "Entra refused the broker's federated credential for target vault-reader (AADSTS700016): the target's application or managed identity does not exist in its tenant; the broker's operator finds the identifiers in the audit log.",
       },
       retryAfter: undefined,
     });

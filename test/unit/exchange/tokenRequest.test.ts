@@ -1,0 +1,88 @@
+// The token-exchange form parser: contract parameters only, each once, within the parameter limit,
+// every field's syntax checked before the subject token is verified (issue 7).
+import { describe, expect, it } from 'vitest';
+import { BrokerError } from '../../../shared/errors.js';
+import { parseTokenRequest, TOKEN_REQUEST_LIMITS } from '../../../shared/exchange/tokenRequest.js';
+
+const BASE = {
+  grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+  subject_token: 'a.b.c',
+  audience: 'vault-reader',
+};
+const body = (params: Record<string, string>) => new URLSearchParams({ ...BASE, ...params }).toString();
+const refusalOf = (text: string) => {
+  try {
+    parseTokenRequest(text);
+  } catch (error) {
+    if (error instanceof BrokerError) return { error: error.code, description: error.description };
+    throw error;
+  }
+  throw new Error('parsed without a refusal');
+};
+
+describe('parseTokenRequest', () => {
+  it('reads the contract parameters, an empty value counting as absent (RFC 6749 §3.2)', () => {
+    expect(
+      parseTokenRequest(`${body({ scope: 'https://vault.azure.net/.default' })}&requested_token_type=`),
+    ).toEqual({
+      subjectToken: 'a.b.c',
+      subjectTokenType: 'urn:ietf:params:oauth:token-type:jwt',
+      audience: 'vault-reader',
+      scope: 'https://vault.azure.net/.default',
+    });
+  });
+
+  it('refuses a flood of distinct parameter names by counting pairs, before parsing any (finding 1)', () => {
+    const flood = Array.from({ length: 16_000 }, (_, i) => `p${i}=1`).join('&');
+
+    expect(refusalOf(`${body({})}&${flood}`)).toEqual({
+      error: 'invalid_request',
+      description: `The request has more than ${TOKEN_REQUEST_LIMITS.parameters} parameters.`,
+    });
+  });
+
+  it('accepts exactly the parameter limit and refuses one more', () => {
+    const extra = (n: number) => Array.from({ length: n }, () => 'scope=').join('&');
+    const at = `${body({})}&${extra(TOKEN_REQUEST_LIMITS.parameters - 4)}`;
+
+    expect(parseTokenRequest(at).audience).toBe('vault-reader');
+    expect(refusalOf(`${at}&scope=`).description).toBe(
+      `The request has more than ${TOKEN_REQUEST_LIMITS.parameters} parameters.`,
+    );
+  });
+
+  it('refuses a parameter outside the contract without echoing its name', () => {
+    const refusal = refusalOf(`${body({})}&scopes%0D%0AX=1`);
+
+    expect(refusal.error).toBe('invalid_request');
+    expect(refusal.description).toMatch(
+      /^The request carries a parameter this broker does not accept; the parameters are grant_type, /,
+    );
+    expect(refusal.description).not.toContain('scopes');
+  });
+
+  it.each([
+    ['grant_type', `${body({})}&grant_type=x`],
+    ['subject_token', `${body({})}&subject_token=x`],
+    ['scope', `${body({ scope: 'a/.default' })}&scope=b/.default`],
+  ])('refuses a repeated %s (RFC 6749 §3.2)', (name, text) => {
+    expect(refusalOf(text)).toEqual({
+      error: 'invalid_request',
+      description: `The parameter '${name}' is given more than once.`,
+    });
+  });
+
+  it.each([
+    ['CRLF in audience', { audience: 'vault\r\nreader' }, 'invalid_request'],
+    ['NUL in audience', { audience: 'vault\0' }, 'invalid_request'],
+    ['a URL as audience', { audience: 'https://vault.azure.net' }, 'invalid_request'],
+    ['CRLF in scope', { scope: 'https://vault.azure.net/.default\r\nX: y' }, 'invalid_scope'],
+    ['NUL in scope', { scope: 'a\0/.default' }, 'invalid_scope'],
+    ['a quote in scope', { scope: 'a"/.default' }, 'invalid_scope'],
+    ['CRLF in grant_type', { grant_type: `${BASE.grant_type}\r\n` }, 'unsupported_grant_type'],
+    ['NUL in subject_token_type', { subject_token_type: `${BASE.subject_token_type}\0` }, 'invalid_request'],
+  ])('refuses %s with the contract error', (_name, params, error) => {
+    expect(refusalOf(body(params)).error).toBe(error);
+  });
+});
