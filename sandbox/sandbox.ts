@@ -79,7 +79,13 @@ export interface SandboxEndpoints {
     armUrl: string;
     jwksUrl: string;
   };
-  google: { issuer: string; discoveryUrl: string; jwksUrl: string };
+  google: {
+    issuer: string;
+    discoveryUrl: string;
+    jwksUrl: string;
+    /** Base of the test-only `/admin/mint` and `/admin/keys` routes (sandbox/gcp/README.md); Google has none. */
+    adminUrl: string;
+  };
   gcp: {
     brokerVm: { metadataHost: string; serviceAccount: string; uniqueId: string };
     callerVm: { metadataHost: string; serviceAccount: string; uniqueId: string };
@@ -190,7 +196,12 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         armUrl: entra.url,
         jwksUrl: `${entra.url}/${ids.tenantId}/discovery/v2.0/keys`,
       },
-      google: { issuer: DEMO.googleIssuer, discoveryUrl: google.discoveryUrl, jwksUrl: google.jwksUrl },
+      google: {
+        issuer: DEMO.googleIssuer,
+        discoveryUrl: google.discoveryUrl,
+        jwksUrl: google.jwksUrl,
+        adminUrl: `${google.server.url}/admin`,
+      },
       gcp: {
         brokerVm: {
           metadataHost: brokerMetadata.metadataHost,
