@@ -96,6 +96,9 @@ function mapVerifyError(error: unknown, audience: string): BrokerError {
       { cause: error, retryAfterSeconds: 5, detail: { reason: 'caller_keys_unavailable' } },
     );
   }
+  // jose reports an `iat` older than maxTokenAge as JWTExpired too, though `exp` may be hours away.
+  if (error instanceof errors.JWTExpired && error.claim === 'iat')
+    return refuse('The subject token was issued in the future or is too old.', error);
   if (error instanceof errors.JWTExpired) return refuse('The subject token has expired.', error);
   if (error instanceof errors.JWTClaimValidationFailed) {
     const claim = error.claim;

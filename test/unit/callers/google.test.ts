@@ -145,6 +145,11 @@ describe('google caller verifier', () => {
       claims({ iat: NOW + 300, exp: NOW + 3000 }),
       'The subject token was issued in the future or is too old.',
     ],
+    [
+      'iat older than the maximum age while exp is ahead (jose calls it expired)',
+      claims({ iat: NOW - 3800, exp: NOW + 60 }),
+      'The subject token was issued in the future or is too old.',
+    ],
     ['nbf ahead', claims({ nbf: NOW + 300 }), 'The subject token is not valid yet.'],
     [
       'an unverified email',

@@ -1,0 +1,203 @@
+// The Google caller path against every JWT attack of perf-reliability.md §2.5 and its own hostile
+// tokens (issue 7), over the sandbox's real sockets, with tokens the Google issuer stand-in signed
+// through its sandbox-only admin route. A planted tripwire proves no URL in any token is contacted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AttackKit,
+  expectAnswer,
+  JWT_ATTACK_CASES,
+  type JwtCallerProfile,
+  type Refusal,
+  runJwtAttackCases,
+} from './jwtAttacks.js';
+import {
+  type HostileSandbox,
+  issuerControl,
+  JWT_SHAPED,
+  startHostileSandbox,
+  startTripwire,
+  type Tripwire,
+} from './kit.js';
+
+let sandbox: HostileSandbox;
+let tripwire: Tripwire;
+let profile: JwtCallerProfile;
+let attack: AttackKit;
+const seen = new Set<string>();
+
+/** The Google verifier's words for each refusal (shared/callers/google.ts, jwtShape.ts). */
+function describeGoogleRefusal(audience: string) {
+  return (refusal: Refusal): string => {
+    if (typeof refusal === 'object') {
+      return 'shape' in refusal
+        ? `The subject token was refused: ${refusal.shape}.`
+        : `The subject token's '${refusal.claim}' claim is missing or invalid.`;
+    }
+    return {
+      algorithm: 'The subject token uses an algorithm that is not allowed.',
+      unknownKey: 'The subject token is signed with an unknown key.',
+      signature: "The subject token's signature does not verify.",
+      notJwt: 'The subject token is not a valid JWT.',
+      expired: 'The subject token has expired.',
+      notYetValid: 'The subject token is not valid yet.',
+      issuedAt: 'The subject token was issued in the future or is too old.',
+      audience: `The subject token's audience is not this broker's audience (${audience}).`,
+      manyAudiences: 'The subject token names more than one audience.',
+      issuer: "The subject token's issuer is not accepted by this broker.",
+      lifetime: "The subject token's lifetime is longer than 3600 seconds.",
+      noKid: "The subject token's header names no signing key ('kid').",
+    }[refusal];
+  };
+}
+
+beforeAll(async () => {
+  [sandbox, tripwire] = await Promise.all([startHostileSandbox(), startTripwire()]);
+  const { endpoints } = sandbox;
+  const issuer = issuerControl(endpoints.google.adminUrl);
+  // Every special key is published before the broker first reads Google's JWKS.
+  const [rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished] = await Promise.all([
+    issuer.addKey({ alg: 'RS256' }),
+    issuer.addKey({ alg: 'ES256' }),
+    issuer.addKey({ alg: 'RS256', modulusLength: 1024 }),
+    issuer.addKey({ alg: 'RS256', jwkFields: { use: 'enc' } }),
+    issuer.addKey({ alg: 'RS256', jwkFields: { key_ops: ['encrypt'] } }),
+    issuer.addKey({ alg: 'RS256', jwkFields: { alg: 'PS256' } }),
+    issuer.addKey({ alg: 'RS256', publish: false }),
+  ]);
+  profile = {
+    name: 'google',
+    issuer,
+    algorithms: ['RS256'],
+    skewSeconds: 60,
+    maxLifetimeSeconds: 3600,
+    audience: endpoints.broker.audience,
+    claims: (now) => ({
+      iss: 'https://accounts.google.com',
+      aud: endpoints.broker.audience,
+      azp: endpoints.gcp.callerVm.uniqueId,
+      sub: endpoints.gcp.callerVm.uniqueId,
+      email: endpoints.gcp.callerVm.serviceAccount,
+      email_verified: true,
+      iat: now,
+      exp: now + 3600,
+    }),
+    request: { audience: endpoints.demo.target, scope: endpoints.demo.scope },
+    keys: { rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished },
+    describe: describeGoogleRefusal(endpoints.broker.audience),
+  };
+  attack = {
+    profile,
+    tripwire,
+    now: 0,
+    valid: (overrides = {}, header = {}, kid = rs256) =>
+      issuer.mint({
+        claims: { ...profile.claims(Math.floor(Date.now() / 1000)), ...overrides },
+        header,
+        kid,
+      }),
+    raw: (headerJson, payloadJson, kid = rs256) => issuer.mint({ headerJson, payloadJson, kid }),
+    publicJwk: async (kid) => {
+      const jwks = (await (await fetch(endpoints.google.jwksUrl)).json()) as { keys: Array<{ kid: string }> };
+      const jwk = jwks.keys.find((key) => key.kid === kid);
+      if (!jwk) throw new Error(`no published key ${kid}`);
+      return jwk;
+    },
+  };
+});
+
+afterAll(async () => {
+  await sandbox?.close();
+  await tripwire?.close();
+});
+
+describe('the Google caller path against perf-reliability.md §2.5 (#0–#63) and §4.2 B8', () => {
+  runJwtAttackCases(JWT_ATTACK_CASES, () => ({ sandbox, profile, tripwire, attack }), seen);
+});
+
+describe('the Google caller path against its own hostile tokens', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const exchange = async (token: string, request = profile.request) => {
+    seen.add(token);
+    return sandbox.exchange({ subject_token: token, ...request });
+  };
+
+  it.each([
+    [
+      'a sub that is not a Google unique id',
+      { sub: 'admin' },
+      "The subject token's 'sub' is not a Google unique id.",
+    ],
+    [
+      'email_verified as the string "true"',
+      { email_verified: 'true' },
+      "The subject token's 'email' is not verified.",
+    ],
+    ['email_verified false', { email_verified: false }, "The subject token's 'email' is not verified."],
+    ['an email that is not a string', { email: ['a@b'] }, "The subject token's 'email' is not verified."],
+  ])('refuses %s, validly signed, with 401', async (_name, overrides, description) => {
+    const token = await attack.valid(overrides);
+
+    expectAnswer(await exchange(token), { status: 401, error: 'invalid_grant', description }, profile, token);
+  });
+
+  it('refuses U+2028 and U+2029 in a verified claim, and no raw separator reaches a log line (finding 3)', async () => {
+    const email = `demo-caller\u2028{"event":"token.decision","outcome":"granted"}\u2029@sandbox-project.iam.gserviceaccount.com`;
+
+    const answer = await exchange(await attack.valid({ email }));
+
+    expect(answer.status).toBe(401);
+    expect(answer.json?.error_description).toBe(
+      "The subject token was refused: the subject token's claim 'email' contains a control character or line separator.",
+    );
+    expect(sandbox.output()).not.toMatch(/[\u2028\u2029\u0085]/);
+  });
+
+  it('refuses an issuer it does not list, without contacting it', async () => {
+    const token = await attack.valid({ iss: tripwire.httpsUrl });
+
+    expectAnswer(await exchange(token), { status: 401, refusal: 'issuer' }, profile, token);
+  });
+
+  it('answers a caller no rule admits alike for a real and a made-up target (finding 2)', async () => {
+    const stranger = await attack.valid({ sub: '100000000000000000099', email: undefined });
+    const request = (audience: string) => ({ audience, scope: profile.request.scope as string });
+
+    const real = await exchange(stranger, request(profile.request.audience));
+    const madeUp = await exchange(stranger, request('payroll-admin'));
+
+    expect(real.status).toBe(403);
+    expect(madeUp.status).toBe(real.status);
+    expect(madeUp.json?.error).toBe(real.json?.error);
+    expect(madeUp.json?.error_description).toBe(
+      String(real.json?.error_description).replace(profile.request.audience, 'payroll-admin'),
+    );
+    expect(sandbox.output()).toMatch(/"reason":"unknown_target"/);
+  });
+
+  it('grants a valid token whose other claims are URLs, without fetching any of them', async () => {
+    const answer = await exchange(
+      await attack.valid({
+        picture: `${tripwire.url}/p.png`,
+        hd: tripwire.httpsUrl,
+        jwks_uri: `${tripwire.httpsUrl}/jwks`,
+        google: { compute_engine: { instance_name: `${tripwire.url}/vm` } },
+        nbf: now() - 5,
+      }),
+    );
+
+    expect(answer.status).toBe(200);
+  });
+
+  it('contacted no URL planted in any token (SSRF: iss, jku, x5u, jwk, claims)', () => {
+    expect(seen.size).toBeGreaterThan(60);
+    expect(tripwire.connections()).toBe(0);
+  });
+
+  it('kept every token, and anything JWT-shaped, out of the logs', () => {
+    const output = sandbox.output();
+
+    expect(output).toContain('"event":"token.decision"');
+    for (const token of seen) if (token.length > 20) expect(output).not.toContain(token.trim().slice(0, 60));
+    expect(output).not.toMatch(JWT_SHAPED);
+  });
+});
