@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppRegistry } from './appRegistry.js';
 import type { HostedFunction, HttpFunction } from './bindings.js';
 import { runInvocation } from './invoke.js';
+import { type RequestLimits, readBody, refuse } from './requestLimits.js';
 import { comparePrecedence, matchRoute } from './routeTemplate.js';
 import { fromRpcHttpResponse, httpOutputOf, toRpcHttpTrigger, type WireResponse } from './rpc.js';
 
@@ -14,27 +15,16 @@ export interface HttpFrontOptions {
   functions: HostedFunction[];
   /** Runs a timer function now; used by the admin endpoint. */
   runTimer(name: string, reason: string): Promise<void>;
+  /** Body cap and minimum data rate; a body over either is refused before any function runs. */
+  limits: RequestLimits;
 }
 
-// Kestrel's limit in the Functions host (100 MB); larger bodies are refused before the worker sees them.
-const MAX_BODY_BYTES = 104_857_600;
 const MANUAL_REASON = 'This function was programmatically called via the host APIs.';
 const empty = (status: number, headers: [string, string][] = []): WireResponse => ({
   status,
   headers,
   body: Buffer.alloc(0),
 });
-
-async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 function send(res: ServerResponse, wire: WireResponse): void {
   try {
@@ -132,9 +122,7 @@ export function createRequestListener(
     .sort((a, b) => comparePrecedence(a.route, b.route));
   const prefix = options.routePrefix === '' ? '' : `/${options.routePrefix.toLowerCase()}`;
 
-  const handle = async (req: IncomingMessage): Promise<WireResponse> => {
-    const body = await readBody(req);
-    if (body === 'too-large') return empty(413);
+  const handle = async (req: IncomingMessage, body: Buffer): Promise<WireResponse> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const adminMatch = /^\/admin\/functions\/([^/]+)\/?$/i.exec(path);
     if (adminMatch?.[1]) return admin(options, req, decodeURIComponent(adminMatch[1]), body);
@@ -155,9 +143,12 @@ export function createRequestListener(
   };
 
   return (req, res) => {
-    handle(req).then(
-      (wire) => send(res, wire),
-      () => send(res, empty(500)),
-    );
+    readBody(req, options.limits)
+      .then(async (read) => {
+        // Kestrel refuses the body itself (413, or 408 when too slow) before the host converts the request.
+        if ('refused' in read) refuse(req, res, read.refused);
+        else send(res, await handle(req, read.body));
+      })
+      .catch(() => send(res, empty(500)));
   };
 }

@@ -2,7 +2,7 @@
 //
 // Azure Functions Core Tools cannot be installed here, so this stands in for `func start`
 // (local-components.md §2): the app is loaded only the way the real host loads it, never imported.
-import http from 'node:http';
+import type http from 'node:http';
 import { listen, type RunningServer } from '../lib/serve.js';
 import { AppRegistry } from './appRegistry.js';
 import type { HostedFunction } from './bindings.js';
@@ -12,10 +12,12 @@ import type { RpcBindingInfo } from './coreTypes.js';
 import { createRequestListener } from './httpServer.js';
 import { expandMain, loadEntryPoints, readAppConfig } from './loadApp.js';
 import { type LogSink, safeSink, stdoutLogSink } from './logSink.js';
+import { createLimitedServer, type RequestLimits, resolveRequestLimits } from './requestLimits.js';
 import { createTimers, type Timers } from './timers.js';
 
 export { installCoreApi } from './coreApi.js';
 export type { LogEntry, LogSink } from './logSink.js';
+export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './requestLimits.js';
 
 /** How to start the host. */
 export interface LocalHostOptions {
@@ -31,6 +33,11 @@ export interface LocalHostOptions {
   log?: LogSink;
   /** Schedule timers and run `runOnStartup` ones; true when omitted. `invokeTimer` and the admin endpoint work either way. */
   timers?: boolean;
+  /**
+   * Request-abuse limits, each defaulting to the real host's value (`DEFAULT_REQUEST_LIMITS`: Kestrel's
+   * defaults and the Functions host's 100 MB body cap). A request over one is refused before any function runs.
+   */
+  limits?: Partial<RequestLimits>;
 }
 
 /** One hosted function as the host indexed it. */
@@ -57,6 +64,8 @@ export interface LocalHost {
   port: number;
   routePrefix: string;
   functions: readonly LocalFunctionInfo[];
+  /** The limits in force, defaults filled in. */
+  limits: Readonly<RequestLimits>;
   /** Runs a timer function now; resolves when it finished, rejects with what it threw. */
   invokeTimer(name: string): Promise<void>;
   /** Stops timers, closes sockets, runs appTerminate hooks and restores the environment. Idempotent. */
@@ -123,6 +132,7 @@ function describe(fn: HostedFunction, base: string): LocalFunctionInfo {
  * locally; never expose it beyond the machine.
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const limits = Object.freeze(resolveRequestLimits(options.limits));
   installCoreApi();
   const sink = safeSink(options.log ?? stdoutLogSink);
   let listener: http.RequestListener = (_req, res) => {
@@ -130,7 +140,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     res.statusCode = 503;
     res.end();
   };
-  const server = http.createServer((req, res) => listener(req, res));
+  // Kestrel applies its limits before any middleware, so they hold while the app is still starting too.
+  const server = createLimitedServer(limits, (req, res) => listener(req, res));
   const running: RunningServer = await listen(
     server,
     options.host ?? '127.0.0.1',
@@ -173,6 +184,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       routePrefix: config.routePrefix,
       functions,
       runTimer: (name, reason) => activeTimers.runNow(name, reason),
+      limits,
     });
     if (options.timers !== false) activeTimers.start();
     const base = config.routePrefix === '' ? running.url : `${running.url}/${config.routePrefix}`;
@@ -183,6 +195,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       port: running.port,
       routePrefix: config.routePrefix,
       functions: info,
+      limits,
       async invokeTimer(name) {
         const fn = functions.find((f) => f.name.toLowerCase() === name.toLowerCase());
         if (fn?.kind !== 'timer') throw new Error(`"${name}" is not a timer function of this app`);
