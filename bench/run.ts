@@ -46,6 +46,23 @@ async function load(name: string, request: LoadRequest): Promise<Result> {
   };
 }
 
+/** Latencies (ms) of back-to-back requests for `durationMs`: what one caller waits while load runs beside it. */
+async function sequential(send: () => Promise<Response>, durationMs: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const end = performance.now() + durationMs;
+  while (performance.now() < end) {
+    const started = performance.now();
+    const response = await send();
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`exchange failed with ${response.status}`);
+    latencies.push(performance.now() - started);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+
 const row = (r: Result) =>
   `${r.name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   ${r.requests} requests, ${r.errors} errors`;
 
@@ -95,6 +112,21 @@ async function main(): Promise<void> {
     const duringCached = (await exchanges()) - before;
     const refused = await load('POST /api/token, refused (wrong target)', tokenLoad('no-such-target'));
 
+    // Issue 7, finding 1: two floods of ~16,000 distinct parameter names (under 64 KiB) beside one caller.
+    const flood = Array.from({ length: 16_000 }, (_, n) => n.toString(36)).join('&');
+    const alone = await sequential(() => token(e.demo.target, e.demo.scope), DURATION_MS);
+    const [beside, floods] = await Promise.all([
+      sequential(() => token(e.demo.target, e.demo.scope), DURATION_MS),
+      autocannon({
+        url: e.broker.tokenUrl,
+        method: 'POST',
+        connections: 2,
+        duration: DURATION_MS / 1000,
+        body: flood,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+    ]);
+
     await fetch(`${e.entra.adminUrl}/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -126,6 +158,15 @@ async function main(): Promise<void> {
     );
     console.log(
       `cached p99 with Entra +500 ms / without:                             ${(slowEntra.p99 / cached.p99).toFixed(2)}`,
+    );
+    console.log(
+      `one caller alone, back to back:      p50 ${percentile(alone, 50).toFixed(2)} ms  p99 ${percentile(alone, 99).toFixed(2)} ms  (${alone.length} exchanges)`,
+    );
+    console.log(
+      `beside two parameter floods:         p50 ${percentile(beside, 50).toFixed(2)} ms  p99 ${percentile(beside, 99).toFixed(2)} ms  (${beside.length} exchanges; ${floods.requests.total} floods of ${flood.length} bytes refused, ${floods.non2xx === floods.requests.total ? 'all' : 'not all'} 400)`,
+    );
+    console.log(
+      `p99 beside floods / alone:                                           ${(percentile(beside, 99) / percentile(alone, 99)).toFixed(2)}`,
     );
     console.log('reference (perf-reliability.md §0): bare node:http + RS256 verify ~9.4k req/s on one core;');
     console.log(
