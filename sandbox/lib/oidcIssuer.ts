@@ -6,7 +6,10 @@ import { constants, generateKeyPair, type KeyObject, sign as signBytes } from 'n
 import { promisify } from 'node:util';
 import { type Context, Hono } from 'hono';
 import type { JWK } from 'jose';
+import { adminRoutes, IssuerRequestError } from './issuerAdmin.js';
 import { type RunningServer, type ServeOptions, serve } from './serve.js';
+
+export { IssuerRequestError } from './issuerAdmin.js';
 
 /** Algorithms a stand-in issuer key can be generated for (the key's own algorithm, published as `alg`). */
 export type IssuerAlgorithm = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384';
@@ -98,17 +101,6 @@ export interface SignRawOptions {
   alg?: string;
 }
 
-/** A refused `signRaw`, `addKey` or admin request; `status` is what the admin routes answer. */
-export class IssuerRequestError extends Error {
-  readonly status: 400 | 404;
-
-  constructor(status: 400 | 404, message: string) {
-    super(message);
-    this.name = 'IssuerRequestError';
-    this.status = status;
-  }
-}
-
 export type IssuerEndpoint = 'discovery' | 'jwks';
 
 interface KeyEntry {
@@ -170,9 +162,6 @@ const generateKeys = (alg: IssuerAlgorithm, modulusLength = 2048) =>
     ? generateKeyPairAsync('ec', { namedCurve: alg === 'ES256' ? 'P-256' : 'P-384' })
     : // A plain `rsa` key (never `rsa-pss`), so the same key can also sign under the other RSA algorithms.
       generateKeyPairAsync('rsa', { modulusLength });
-
-const isJsonObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const withoutNulls = (fields: Readonly<Record<string, unknown>>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null && value !== undefined));
@@ -320,7 +309,7 @@ export async function createOidcIssuer(options: OidcIssuerOptions): Promise<Oidc
   };
   app.get('/.well-known/openid-configuration', serveWithFailures('discovery', discoveryDocument));
   app.get(jwksPath, serveWithFailures('jwks', jwks));
-  app.route('/admin', adminRoutes({ signRaw, addKey }));
+  app.route('/admin', adminRoutes({ signRaw, addKey }, ISSUER_ALGORITHMS));
 
   activeKid = await addKey({ activate: true });
 
@@ -379,85 +368,6 @@ export async function createOidcIssuer(options: OidcIssuerOptions): Promise<Oidc
     discoveryDocument,
     jwks,
   };
-}
-
-type FieldType = 'string' | 'number' | 'boolean' | 'object';
-
-// A Map, not an object literal: a body member named `__proto__` must not find Object.prototype.
-const MINT_FIELDS = new Map<string, FieldType>([
-  ['claims', 'object'],
-  ['payloadJson', 'string'],
-  ['header', 'object'],
-  ['headerJson', 'string'],
-  ['kid', 'string'],
-  ['alg', 'string'],
-]);
-const KEY_FIELDS = new Map<string, FieldType>([
-  ['alg', 'string'],
-  ['kid', 'string'],
-  ['modulusLength', 'number'],
-  ['publish', 'boolean'],
-  ['activate', 'boolean'],
-  ['jwkFields', 'object'],
-]);
-
-/**
- * The request body as a JSON object whose members all have their expected type; an empty body is `{}`.
- * Checked by hand rather than with zod, whose records rebuild objects and drop a `__proto__` member that
- * a hostile claim set needs to keep.
- */
-async function readBody(
-  c: Context,
-  fields: ReadonlyMap<string, FieldType>,
-): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  let body: unknown = {};
-  try {
-    if (text.trim() !== '') body = JSON.parse(text);
-  } catch {
-    throw new IssuerRequestError(400, 'the body is not valid JSON');
-  }
-  if (!isJsonObject(body)) throw new IssuerRequestError(400, 'the body must be a JSON object');
-  for (const [name, value] of Object.entries(body)) {
-    const type = fields.get(name);
-    if (type === undefined) throw new IssuerRequestError(400, `unknown field ${name}`);
-    if (type === 'object' ? !isJsonObject(value) : typeof value !== type) {
-      throw new IssuerRequestError(400, `${name} must be a JSON ${type}`);
-    }
-  }
-  return body;
-}
-
-/** Runs an admin handler, answering a refused request with its status and `{ error }`. */
-const admin =
-  (handle: (c: Context) => Promise<Response>) =>
-  async (c: Context): Promise<Response> => {
-    try {
-      return await handle(c);
-    } catch (error) {
-      if (error instanceof IssuerRequestError) return c.json({ error: error.message }, error.status);
-      throw error;
-    }
-  };
-
-/** The `/admin` routes documented on `createOidcIssuer`, relative to their mount point. */
-function adminRoutes(issuer: Pick<OidcIssuer, 'signRaw' | 'addKey'>): Hono {
-  const routes = new Hono();
-  routes.post(
-    '/mint',
-    admin(async (c) => c.json({ token: issuer.signRaw((await readBody(c, MINT_FIELDS)) as SignRawOptions) })),
-  );
-  routes.post(
-    '/keys',
-    admin(async (c) => {
-      const body = (await readBody(c, KEY_FIELDS)) as AddKeyOptions;
-      if (body.alg !== undefined && !ISSUER_ALGORITHMS.includes(body.alg)) {
-        throw new IssuerRequestError(400, `alg must be one of ${ISSUER_ALGORITHMS.join(', ')}`);
-      }
-      return c.json({ kid: await issuer.addKey(body) }, 201);
-    }),
-  );
-  return routes;
 }
 
 /** Creates an issuer and serves it on loopback (https when `tls` is given); its base URL is set. */

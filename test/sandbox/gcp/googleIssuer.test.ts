@@ -48,6 +48,30 @@ describe('Google issuer stand-in', () => {
     );
   });
 
+  it('mints through its sandbox-only /admin/mint a token that verifies through the JWKS URL', async () => {
+    const claims = {
+      iss: GOOGLE_ISSUER,
+      aud: 'https://broker.example',
+      sub: '42',
+      iat: 1,
+      exp: 4_000_000_000,
+    };
+
+    const response = await fetch(`${google.server.url}/admin/mint`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ claims, header: { typ: null } }),
+    });
+    const { token } = (await response.json()) as { token: string };
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(google.jwksUrl)), {
+      currentDate: new Date(2_000_000_000_000),
+    });
+
+    expect(response.status).toBe(200);
+    expect(payload).toEqual(claims);
+    expect(protectedHeader).toEqual({ alg: 'RS256', kid: google.activeKid });
+  });
+
   it('serves two RS256 keys at /oauth2/v3/certs in Google’s shape, with Cache-Control max-age', async () => {
     const response = await fetch(`${google.server.url}${GOOGLE_JWKS_PATH}`);
     const { keys } = (await response.json()) as { keys: Record<string, unknown>[] };
