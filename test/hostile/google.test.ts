@@ -4,9 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttackKit,
+  createAttackKit,
   expectAnswer,
   JWT_ATTACK_CASES,
   type JwtCallerProfile,
+  publishAttackKeys,
   type Refusal,
   runJwtAttackCases,
 } from './jwtAttacks.js';
@@ -54,20 +56,13 @@ beforeAll(async () => {
   [sandbox, tripwire] = await Promise.all([startHostileSandbox(), startTripwire()]);
   const { endpoints } = sandbox;
   const issuer = issuerControl(endpoints.google.adminUrl);
-  // Every special key is published before the broker first reads Google's JWKS.
-  const [rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished] = await Promise.all([
-    issuer.addKey({ alg: 'RS256' }),
-    issuer.addKey({ alg: 'ES256' }),
-    issuer.addKey({ alg: 'RS256', modulusLength: 1024 }),
-    issuer.addKey({ alg: 'RS256', jwkFields: { use: 'enc' } }),
-    issuer.addKey({ alg: 'RS256', jwkFields: { key_ops: ['encrypt'] } }),
-    issuer.addKey({ alg: 'RS256', jwkFields: { alg: 'PS256' } }),
-    issuer.addKey({ alg: 'RS256', publish: false }),
-  ]);
+  // Every key the cases need is published before the broker first reads Google's JWKS.
+  const keys = await publishAttackKeys(issuer);
   profile = {
     name: 'google',
     issuer,
     algorithms: ['RS256'],
+    nativeAlgorithm: 'RS256',
     skewSeconds: 60,
     maxLifetimeSeconds: 3600,
     audience: endpoints.broker.audience,
@@ -82,27 +77,10 @@ beforeAll(async () => {
       exp: now + 3600,
     }),
     request: { audience: endpoints.demo.target, scope: endpoints.demo.scope },
-    keys: { rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished },
+    keys,
     describe: describeGoogleRefusal(endpoints.broker.audience),
   };
-  attack = {
-    profile,
-    tripwire,
-    now: 0,
-    valid: (overrides = {}, header = {}, kid = rs256) =>
-      issuer.mint({
-        claims: { ...profile.claims(Math.floor(Date.now() / 1000)), ...overrides },
-        header,
-        kid,
-      }),
-    raw: (headerJson, payloadJson, kid = rs256) => issuer.mint({ headerJson, payloadJson, kid }),
-    publicJwk: async (kid) => {
-      const jwks = (await (await fetch(endpoints.google.jwksUrl)).json()) as { keys: Array<{ kid: string }> };
-      const jwk = jwks.keys.find((key) => key.kid === kid);
-      if (!jwk) throw new Error(`no published key ${kid}`);
-      return jwk;
-    },
-  };
+  attack = createAttackKit(profile, tripwire, endpoints.google.jwksUrl);
 });
 
 afterAll(async () => {
@@ -111,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('the Google caller path against perf-reliability.md §2.5 (#0–#63) and §4.2 B8', () => {
-  runJwtAttackCases(JWT_ATTACK_CASES, () => ({ sandbox, profile, tripwire, attack }), seen);
+  runJwtAttackCases(JWT_ATTACK_CASES, () => ({ sandbox, attack }), seen);
 });
 
 describe('the Google caller path against its own hostile tokens', () => {
@@ -127,6 +105,13 @@ describe('the Google caller path against its own hostile tokens', () => {
       { sub: 'admin' },
       "The subject token's 'sub' is not a Google unique id.",
     ],
+    ['an empty sub (§4.2 C9)', { sub: '' }, "The subject token's 'sub' is not a Google unique id."],
+    [
+      'a sub of 256 digits (§4.2 C9)',
+      { sub: '1'.repeat(256) },
+      "The subject token's 'sub' is not a Google unique id.",
+    ],
+    ['a numeric sub', { sub: 1_000_002 }, "The subject token's 'sub' is not a Google unique id."],
     [
       'email_verified as the string "true"',
       { email_verified: 'true' },

@@ -4,8 +4,8 @@
 // them with `runJwtAttackCases` from its own test file; its own extra cases sit in that file.
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { expect, it } from 'vitest';
-import type { Answer, HostileSandbox, IssuerControl, Tripwire } from './kit.js';
-import { isContractError } from './kit.js';
+import type { Answer, HostileSandbox, Tripwire } from './kit.js';
+import { type IssuerControl, isContractError } from './kit.js';
 
 /** Why a token is refused, in the verifier's own vocabulary (the profile words each). */
 export type Refusal =
@@ -51,6 +51,8 @@ export interface JwtCallerProfile {
   issuer: IssuerControl;
   /** Algorithms the verifier allows for this issuer. */
   algorithms: readonly string[];
+  /** Which of the two published families the issuer itself signs with. */
+  nativeAlgorithm: 'RS256' | 'ES256';
   /** The broker's clock skew and the issuer's maximum lifetime, in seconds (config). */
   skewSeconds: number;
   maxLifetimeSeconds: number;
@@ -132,19 +134,60 @@ const bodyTooLarge: Expectation = {
 
 /** An HS256 token keyed with the issuer's public key: the algorithm-confusion forgery (§2.5 #4–#5). */
 async function keyConfusion(k: AttackKit, encoding: 'pem' | 'jwk-json'): Promise<string> {
-  const jwk = await k.publicJwk(k.profile.keys.rs256);
+  const jwk = await k.publicJwk(nativeKid(k.profile));
   const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
   const secret =
     encoding === 'pem' ? String(key.export({ type: 'spki', format: 'pem' })) : JSON.stringify(jwk);
-  const header = b64(`{"alg":"HS256","kid":"${k.profile.keys.rs256}","typ":"JWT"}`);
+  const header = b64(`{"alg":"HS256","kid":"${nativeKid(k.profile)}","typ":"JWT"}`);
   const payload = b64(JSON.stringify(k.profile.claims(k.now)));
   return `${header}.${payload}.${createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url')}`;
 }
 
-const header = (k: AttackKit, fields: Record<string, unknown>, kid = k.profile.keys.rs256) =>
-  JSON.stringify({ alg: 'RS256', kid, typ: 'JWT', ...fields });
+/** The kid of the key the issuer itself signs with. */
+const nativeKid = (profile: JwtCallerProfile): string =>
+  profile.nativeAlgorithm === 'ES256' ? profile.keys.es256 : profile.keys.rs256;
+/** Header JSON for a raw token: the key's own algorithm and kid, then `fields` over them. */
+const header = (k: AttackKit, fields: Record<string, unknown>, kid = nativeKid(k.profile)) =>
+  JSON.stringify({ alg: kid === k.profile.keys.es256 ? 'ES256' : 'RS256', kid, typ: 'JWT', ...fields });
 const payloadOf = (k: AttackKit, overrides: Record<string, unknown> = {}) =>
   JSON.stringify({ ...k.profile.claims(k.now), ...overrides });
+
+/** Publishes the keys every profile's cases need; call before the broker first reads the issuer's JWKS. */
+export async function publishAttackKeys(issuer: IssuerControl): Promise<AttackKeys> {
+  const [rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished] = await Promise.all([
+    issuer.addKey({ alg: 'RS256' }),
+    issuer.addKey({ alg: 'ES256' }),
+    issuer.addKey({ alg: 'RS256', modulusLength: 1024 }),
+    issuer.addKey({ alg: 'RS256', jwkFields: { use: 'enc' } }),
+    issuer.addKey({ alg: 'RS256', jwkFields: { key_ops: ['encrypt'] } }),
+    issuer.addKey({ alg: 'RS256', jwkFields: { alg: 'PS256' } }),
+    issuer.addKey({ alg: 'RS256', publish: false }),
+  ]);
+  return { rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished };
+}
+
+/** The kit the cases mint with: the profile's issuer, its native key unless told, its published JWKS. */
+export function createAttackKit(profile: JwtCallerProfile, tripwire: Tripwire, jwksUrl: string): AttackKit {
+  return {
+    profile,
+    tripwire,
+    now: Math.floor(Date.now() / 1000),
+    valid: (overrides = {}, header = {}, kid = nativeKid(profile)) =>
+      profile.issuer.mint({
+        claims: { ...profile.claims(Math.floor(Date.now() / 1000)), ...overrides },
+        header,
+        kid,
+      }),
+    raw: (headerJson, payloadJson, kid = nativeKid(profile)) =>
+      profile.issuer.mint({ headerJson, payloadJson, kid }),
+    publicJwk: async (kid) => {
+      const jwks = (await (await fetch(jwksUrl)).json()) as { keys: Array<Record<string, unknown>> };
+      const jwk = jwks.keys.find((key) => key.kid === kid);
+      if (!jwk) throw new Error(`no published key ${kid}`);
+      return jwk;
+    },
+  };
+}
 
 /** §2.5 #0–#63 and §4.2 B8, each with the broker's contract answer. */
 export const JWT_ATTACK_CASES: readonly AttackCase[] = [
@@ -187,13 +230,15 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
   {
     id: '#6',
     title: "a valid token of the other family's algorithm than the issuer's",
-    token: (k) => k.valid({}, {}, inFamily(k.profile, 'RS256') ? k.profile.keys.es256 : k.profile.keys.rs256),
-    expect: refuse('algorithm'),
+    token: (k) =>
+      k.valid({}, {}, k.profile.nativeAlgorithm === 'RS256' ? k.profile.keys.es256 : k.profile.keys.rs256),
+    expect: (p) =>
+      inFamily(p, p.nativeAlgorithm === 'RS256' ? 'ES256' : 'RS256') ? { status: 200 } : refuse('algorithm'),
   },
   {
     id: '#7',
-    title: 'alg in lower case ("rs256") over a real RS256 signature',
-    token: (k) => k.raw(header(k, { alg: 'rs256' }), payloadOf(k), k.profile.keys.rs256),
+    title: 'the issuer\'s algorithm in lower case ("rs256") over a real signature',
+    token: (k) => k.raw(header(k, { alg: k.profile.nativeAlgorithm.toLowerCase() }), payloadOf(k)),
     expect: refuse('algorithm'),
   },
   {
@@ -210,14 +255,14 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     ([id, title, kid]): AttackCase => ({
       id: id as string,
       title: title as string,
-      token: (k) => k.valid({}, { kid }, k.profile.keys.rs256),
+      token: (k) => k.valid({}, { kid }),
       expect: refuse('unknownKey'),
     }),
   ),
   {
     id: '#11',
     title: 'a numeric kid',
-    token: (k) => k.raw(header(k, { kid: 1 }), payloadOf(k), k.profile.keys.rs256),
+    token: (k) => k.raw(header(k, { kid: 1 }), payloadOf(k)),
     expect: refuse('noKid'),
   },
   {
@@ -253,7 +298,7 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     title: 'an embedded jwk header holding the signing key',
     token: async (k) => {
       const { unpublished } = k.profile.keys;
-      const jwk = await k.publicJwk(k.profile.keys.rs256);
+      const jwk = await k.publicJwk(nativeKid(k.profile));
       return k.valid({}, { jwk: { ...jwk, kid: unpublished } }, unpublished);
     },
     expect: shape("the subject token's header carries 'jwk', which this broker never uses"),
@@ -267,8 +312,7 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
   {
     id: '#19',
     title: 'jku and x5u on a token the issuer really signed, with its own kid',
-    token: (k) =>
-      k.valid({}, { jku: `${k.tripwire.httpsUrl}/jwks`, x5u: `${k.tripwire.url}/x5u` }, k.profile.keys.rs256),
+    token: (k) => k.valid({}, { jku: `${k.tripwire.httpsUrl}/jwks`, x5u: `${k.tripwire.url}/x5u` }),
     expect: shape("the subject token's header carries 'jku', which this broker never uses"),
   },
   ...[
@@ -279,26 +323,26 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     ([id, title, crit]): AttackCase => ({
       id: id as string,
       title: title as string,
-      token: (k) => k.valid({}, { crit }, k.profile.keys.rs256),
+      token: (k) => k.valid({}, { crit }),
       expect: refuse('notJwt'),
     }),
   ),
   {
     id: '#23',
     title: 'b64: false with crit ["b64"] in a JWT',
-    token: (k) => k.valid({}, { b64: false, crit: ['b64'] }, k.profile.keys.rs256),
+    token: (k) => k.valid({}, { b64: false, crit: ['b64'] }),
     expect: refuse('notJwt'),
   },
   {
     id: '#24',
     title: 'a validly signed token of 1.3 MB',
-    token: (k) => k.valid({ pad: 'x'.repeat(1_300_000) }, {}, k.profile.keys.rs256),
+    token: (k) => k.valid({ pad: 'x'.repeat(1_300_000) }, {}),
     expect: bodyTooLarge,
   },
   {
     id: '#24b',
     title: 'a validly signed token just over the token cap (inside the body cap)',
-    token: (k) => k.valid({ pad: 'x'.repeat(8_000) }, {}, k.profile.keys.rs256),
+    token: (k) => k.valid({ pad: 'x'.repeat(8_000) }, {}),
     expect: shape('the subject token is larger than 8192 bytes'),
   },
   {
@@ -317,8 +361,8 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     id: '#26',
     title: 'a nested JWT (cty JWT, the payload a JWS)',
     token: async (k) => {
-      const inner = await k.valid({}, {}, k.profile.keys.rs256);
-      return k.raw(header(k, { cty: 'JWT' }), inner, k.profile.keys.rs256);
+      const inner = await k.valid({}, {});
+      return k.raw(header(k, { cty: 'JWT' }), inner);
     },
     expect: shape("the subject token's payload is not JSON"),
   },
@@ -448,21 +492,20 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     token: (k) => {
       const claims = k.profile.claims(k.now);
       const payload = JSON.stringify(claims).replace(/^\{/, `{"sub":"someone-else",`);
-      return k.raw(header(k, {}), payload, k.profile.keys.rs256);
+      return k.raw(header(k, {}), payload);
     },
     expect: shape("the subject token's payload repeats the name 'sub'"),
   },
   {
     id: '#49',
     title: 'a duplicate alg in the header (HS256, then the real one)',
-    token: (k) => k.raw(header(k, {}).replace(/^\{/, '{"alg":"HS256",'), payloadOf(k), k.profile.keys.rs256),
+    token: (k) => k.raw(header(k, {}).replace(/^\{/, '{"alg":"HS256",'), payloadOf(k)),
     expect: shape("the subject token's header repeats the name 'alg'"),
   },
   {
     id: '#50',
     title: 'a __proto__ member in the payload',
-    token: (k) =>
-      k.raw(header(k, {}), payloadOf(k).replace(/\}$/, ',"__proto__":{"admin":true}}'), k.profile.keys.rs256),
+    token: (k) => k.raw(header(k, {}), payloadOf(k).replace(/\}$/, ',"__proto__":{"admin":true}}')),
     expect: shape("the subject token's claim '__proto__' uses a reserved name"),
   },
   {
@@ -478,7 +521,7 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     id: '#52',
     title: "an all-zero signature of the issuer's length (CVE-2022-21449 shape)",
     token: async (k) => {
-      const token = await k.valid({}, {}, k.profile.keys.rs256);
+      const token = await k.valid({}, {});
       return withSignature(
         token,
         Buffer.alloc(Buffer.from(segments(token)[2], 'base64url').length).toString('base64url'),
@@ -541,7 +584,7 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
   {
     id: '#60',
     title: 'a payload that is a JSON array',
-    token: (k) => k.raw(header(k, {}), JSON.stringify([k.profile.claims(k.now)]), k.profile.keys.rs256),
+    token: (k) => k.raw(header(k, {}), JSON.stringify([k.profile.claims(k.now)])),
     expect: shape("the subject token's payload is not a JSON object"),
   },
   {
@@ -589,11 +632,12 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
  */
 export function runJwtAttackCases(
   cases: readonly AttackCase[],
-  kit: () => { sandbox: HostileSandbox; profile: JwtCallerProfile; tripwire: Tripwire; attack: AttackKit },
+  kit: () => { sandbox: HostileSandbox; attack: AttackKit },
   seen: Set<string>,
 ): void {
   it.each(cases.map((c) => [c.id, c.title, c] as const))('%s %s', async (_id, _title, attackCase) => {
-    const { sandbox, profile, attack } = kit();
+    const { sandbox, attack } = kit();
+    const { profile } = attack;
     const token = await attackCase.token({ ...attack, now: Math.floor(Date.now() / 1000) });
     seen.add(token);
     const expected = typeof attackCase.expect === 'function' ? attackCase.expect(profile) : attackCase.expect;
