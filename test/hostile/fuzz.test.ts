@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Answer,
+  admittedGoogleClaims,
   type HostileSandbox,
   isContractError,
   issuerControl,
@@ -31,16 +32,7 @@ beforeAll(async () => {
   sandbox = await startHostileSandbox();
   const { endpoints } = sandbox;
   const issuer = issuerControl(endpoints.google.adminUrl);
-  const now = Math.floor(Date.now() / 1000);
-  const claims = {
-    iss: 'https://accounts.google.com',
-    aud: endpoints.broker.audience,
-    sub: endpoints.gcp.callerVm.uniqueId,
-    email: endpoints.gcp.callerVm.serviceAccount,
-    email_verified: true,
-    iat: now,
-    exp: now + 3600,
-  };
+  const claims = admittedGoogleClaims(endpoints);
   admitted = await issuer.mint({ claims });
   // Validly signed tokens whose claims the fuzzer chose: arbitrary JSON over the admitted claims.
   const variations = fc.sample(

@@ -13,6 +13,7 @@ import {
   runJwtAttackCases,
 } from './jwtAttacks.js';
 import {
+  admittedGoogleClaims,
   type HostileSandbox,
   issuerControl,
   JWT_SHAPED,
@@ -66,16 +67,7 @@ beforeAll(async () => {
     skewSeconds: 60,
     maxLifetimeSeconds: 3600,
     audience: endpoints.broker.audience,
-    claims: (now) => ({
-      iss: 'https://accounts.google.com',
-      aud: endpoints.broker.audience,
-      azp: endpoints.gcp.callerVm.uniqueId,
-      sub: endpoints.gcp.callerVm.uniqueId,
-      email: endpoints.gcp.callerVm.serviceAccount,
-      email_verified: true,
-      iat: now,
-      exp: now + 3600,
-    }),
+    claims: (now) => admittedGoogleClaims(endpoints, now),
     request: { audience: endpoints.demo.target, scope: endpoints.demo.scope },
     keys,
     describe: describeGoogleRefusal(endpoints.broker.audience),

@@ -123,6 +123,20 @@ export function issuerControl(adminUrl: string): IssuerControl {
   };
 }
 
+/** Claims of a Google ID token the sandbox's demo policy admits: the demo caller VM's account. */
+export function admittedGoogleClaims(endpoints: SandboxEndpoints, now = Math.floor(Date.now() / 1000)) {
+  return {
+    iss: 'https://accounts.google.com',
+    aud: endpoints.broker.audience,
+    azp: endpoints.gcp.callerVm.uniqueId,
+    sub: endpoints.gcp.callerVm.uniqueId,
+    email: endpoints.gcp.callerVm.serviceAccount,
+    email_verified: true,
+    iat: now,
+    exp: now + 3600,
+  };
+}
+
 /** A loopback listener that counts every TCP connection: URLs pointing at it must never be contacted. */
 export interface Tripwire {
   /** `http://127.0.0.1:<port>`, to plant in tokens. */

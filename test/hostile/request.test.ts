@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Answer,
+  admittedGoogleClaims,
   type HostileSandbox,
   isContractError,
   issuerControl,
@@ -20,18 +21,7 @@ let request: { audience: string; scope: string };
 beforeAll(async () => {
   sandbox = await startHostileSandbox();
   const { endpoints } = sandbox;
-  const now = Math.floor(Date.now() / 1000);
-  admitted = await issuerControl(endpoints.google.adminUrl).mint({
-    claims: {
-      iss: 'https://accounts.google.com',
-      aud: endpoints.broker.audience,
-      sub: endpoints.gcp.callerVm.uniqueId,
-      email: endpoints.gcp.callerVm.serviceAccount,
-      email_verified: true,
-      iat: now,
-      exp: now + 3600,
-    },
-  });
+  admitted = await issuerControl(endpoints.google.adminUrl).mint({ claims: admittedGoogleClaims(endpoints) });
   request = { audience: endpoints.demo.target, scope: endpoints.demo.scope };
 });
 
