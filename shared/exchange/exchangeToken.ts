@@ -54,7 +54,7 @@ export async function exchangeToken(
     record.caller = caller.principal;
     record.target = request.audience;
     const decision = deps.policy.decide(caller.principal, request.audience, request.scope);
-    if (!decision.allowed) throw policyRefusal(decision, caller, request.audience, request.scope);
+    if (!decision.allowed) throw policyRefusal(decision, caller, request.audience);
     record.rule = decision.rule;
     record.scope = decision.scope;
     const { token, from } = await obtainToken(deps, decision.target, decision.scope, log);
@@ -97,16 +97,13 @@ const elapsed = (started: number): number => Math.round((performance.now() - sta
 
 /** What a refused exchange tells the operator only (issue 7): the AADSTS code and the identifiers Entra saw. */
 function upstreamIdentifiers(detail: BrokerError['detail']): Partial<AuditRecord> {
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return Object.fromEntries(
-    Object.entries({
-      aadsts: typeof detail.aadsts === 'number' ? detail.aadsts : undefined,
-      tenant: text(detail.tenant),
-      clientId: text(detail.clientId),
-      assertionIssuer: text(detail.assertionIssuer),
-      assertionSubject: text(detail.assertionSubject),
-    }).filter(([, value]) => value !== undefined),
-  );
+  const record: Partial<AuditRecord> = {};
+  if (typeof detail.aadsts === 'number') record.aadsts = detail.aadsts;
+  for (const name of ['tenant', 'clientId', 'assertionIssuer', 'assertionSubject'] as const) {
+    const value = detail[name];
+    if (typeof value === 'string') record[name] = value;
+  }
+  return record;
 }
 
 /** Picks the verifier by the token's (unverified) issuer from static configuration: nothing is fetched for an unknown issuer. */
@@ -137,7 +134,6 @@ function policyRefusal(
   decision: Extract<PolicyDecision, { allowed: false }>,
   caller: VerifiedCaller,
   target: string,
-  scope: string | undefined,
 ): BrokerError {
   const detail = { reason: decision.reason };
   switch (decision.reason) {
@@ -162,7 +158,7 @@ function policyRefusal(
       return new BrokerError(
         'invalid_scope',
         400,
-        `The scope ${scope ?? 'requested'} is not allowed for target ${target}; allowed: ${decision.target?.scopes.join(' ')}.`,
+        `The requested scope is not allowed for target ${target}; allowed: ${decision.target?.scopes.join(' ')}.`,
         { detail },
       );
   }

@@ -272,7 +272,7 @@ describe('exchangeToken', () => {
       status: 400,
       body: {
         error: 'invalid_scope',
-        error_description: `The scope https://graph.microsoft.com/.default is not allowed for target vault-reader; allowed: ${VAULT}.`,
+        error_description: `The requested scope is not allowed for target vault-reader; allowed: ${VAULT}.`,
       },
       retryAfter: undefined,
     });
