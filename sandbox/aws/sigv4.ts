@@ -2,7 +2,8 @@
 // principal from the directory, the credential scope, the 5-minute window, the session token, then
 // the signature recomputed with @smithy/signature-v4 over exactly the headers the client signed.
 // Each stand-in maps the failure to its own protocol's error (STS query XML, Cognito JSON 1.1).
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsDirectory, AwsPrincipalSeed } from './model.js';
 
@@ -41,30 +42,6 @@ export interface SigV4Options {
 const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-
-const bytes = (data: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
-  typeof data === 'string'
-    ? data
-    : data instanceof ArrayBuffer
-      ? Buffer.from(data)
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-
-/** SHA-256 (and HMAC-SHA256 with a secret) over node:crypto, in the checksum shape smithy's signer takes. */
-class NodeSha256 {
-  #hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.#hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-  reset(): void {
-    throw new Error('NodeSha256 is single-use');
-  }
-}
 
 const formatAmzDate = (ms: number) =>
   new Date(ms)
@@ -151,7 +128,7 @@ export async function verifySigV4(request: ReceivedRequest, options: SigV4Option
     },
     region: options.region,
     service: options.service,
-    sha256: NodeSha256,
+    sha256: Sha256,
   });
   const signed = await signer.sign(
     {
