@@ -33,9 +33,13 @@ export interface AuditRecord {
 /** SHA-256 of a token, hex: the only way a token may be identified in a log line. */
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-/** `kind:subject` plus the email when known, e.g. `google:1122…(sa@p.iam.gserviceaccount.com)`. */
+/**
+ * `kind:subject` plus a Google account's email when known, e.g. `google:1122…(sa@p.iam.gserviceaccount.com)`
+ * or `aws-iam:arn:aws:sts::111122223333:assumed-role/app/session`.
+ */
 export function describeCaller(caller: CallerPrincipal): string {
-  return `${caller.kind}:${caller.subject}${caller.email ? `(${caller.email})` : ''}`;
+  const email = caller.kind === 'google' && caller.email ? `(${caller.email})` : '';
+  return `${caller.kind}:${caller.subject}${email}`;
 }
 
 /** Writes the record as one `token.decision` line. */

@@ -1,5 +1,6 @@
 // Production wiring, in one place: configuration, policy, verifiers, sources, the Entra client and
 // the cache are built once per process and reused by every warm invocation (style.md, Layout).
+import { createAwsIamVerifier } from './callers/awsIam.js';
 import { createGoogleVerifier } from './callers/google.js';
 import { createJwksResolver } from './callers/jwksResolver.js';
 import { type Clock, systemClock } from './clock.js';
@@ -48,6 +49,19 @@ export async function createBroker(
   });
   return {
     exchange: {
+      // A caller path runs only when the policy names such callers: an unused path forwards nothing.
+      ...(policy.callerKinds.has('aws-iam')
+        ? {
+            signedRequests: createAwsIamVerifier({
+              audience: config.BROKER_AUDIENCE,
+              stsEndpoints: config.AWS_STS_ENDPOINTS,
+              timeoutMs: config.AWS_STS_TIMEOUT_MS,
+              maxTokenBytes: config.CALLER_TOKEN_MAX_BYTES,
+              clockSkewSeconds: config.CALLER_CLOCK_SKEW_SECONDS,
+              clock,
+            }),
+          }
+        : {}),
       verifiers: [
         createGoogleVerifier({
           audience: config.BROKER_AUDIENCE,

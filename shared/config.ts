@@ -16,6 +16,53 @@ const httpsUrl = z
     return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
   }, 'must carry no query, fragment or credentials');
 
+// STS's global endpoint and the regional endpoints of the commercial regions most deployments use
+// (protocols.md §C.4); AWS_STS_ENDPOINTS replaces the list, e.g. to add a region or a FIPS endpoint.
+const DEFAULT_STS_ENDPOINTS = [
+  'https://sts.amazonaws.com',
+  ...[
+    'us-east-1',
+    'us-east-2',
+    'us-west-1',
+    'us-west-2',
+    'ca-central-1',
+    'sa-east-1',
+    'eu-west-1',
+    'eu-west-2',
+    'eu-west-3',
+    'eu-central-1',
+    'eu-north-1',
+    'eu-south-1',
+    'ap-south-1',
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-northeast-3',
+    'ap-southeast-1',
+    'ap-southeast-2',
+  ].map((region) => `https://sts.${region}.amazonaws.com`),
+].join(',');
+
+/** A comma-separated list of https origins (no path, query or credentials), parsed to origins. */
+const httpsOrigins = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
+  .refine((items) => items.length > 0, 'must name at least one https origin')
+  .refine(
+    (items) =>
+      items.every((item) => {
+        if (!URL.canParse(item)) return false;
+        const url = new URL(item);
+        return url.protocol === 'https:' && url.origin === item.replace(/\/$/, '') && url.username === '';
+      }),
+    'must be https origins (scheme, host and port only), separated by commas',
+  )
+  .transform((items) => items.map((item) => new URL(item).origin));
+
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
   .object({
@@ -44,6 +91,8 @@ const schema = z
     JWKS_TIMEOUT_MS: positive(5000),
     JWKS_STALE_MAX_AGE_SECONDS: positive(86_400),
     SOURCE_TIMEOUT_MS: positive(5000),
+    AWS_STS_ENDPOINTS: httpsOrigins.prefault(DEFAULT_STS_ENDPOINTS),
+    AWS_STS_TIMEOUT_MS: positive(5000),
   })
   .refine((config) => config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS > config.TOKEN_MIN_REMAINING_SECONDS, {
     path: ['TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS'],

@@ -34,6 +34,31 @@ const googleCaller = z
     message: 'a google caller needs "subject" or "email"; a project alone admits every account in it',
   });
 
+const AWS_NAME = /^[\w+=,.@-]{1,128}$/;
+const awsIamCaller = z
+  .object({
+    kind: z.literal('aws-iam'),
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+    role: z.string().regex(AWS_NAME, 'must be an IAM role name').optional(),
+    user: z.string().regex(AWS_NAME, 'must be an IAM user name').optional(),
+    arn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+    userId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, 'must be an IAM unique id (AROA…, AIDA…)')
+      .optional(),
+  })
+  .strict()
+  .refine((caller) => [caller.role, caller.user, caller.arn, caller.userId].some((v) => v !== undefined), {
+    message:
+      'an aws-iam caller needs "role", "user", "arn" or "userId"; an account alone admits every principal in it',
+  })
+  .refine((caller) => caller.role === undefined || caller.user === undefined, {
+    message: 'an aws-iam caller names a role or a user, not both',
+  });
+
+const callerEntry = z.discriminatedUnion('kind', [googleCaller, awsIamCaller]);
+type CallerEntry = z.infer<typeof callerEntry>;
+
 const target = z
   .object({
     tenant: TENANT,
@@ -52,7 +77,7 @@ const policySchema = z
       z
         .object({
           name: NAME,
-          callers: z.array(googleCaller).min(1),
+          callers: z.array(callerEntry).min(1),
           targets: z.array(NAME).min(1),
         })
         .strict(),
@@ -95,6 +120,8 @@ export interface Policy {
   /** Decides whether `caller` may obtain `scope` (or the target's only scope) for `targetName`. */
   decide(caller: CallerPrincipal, targetName: string, scope: string | undefined): PolicyDecision;
   readonly targets: ReadonlyMap<string, Target>;
+  /** The caller kinds some rule names: the broker enables a caller path only when the policy uses it. */
+  readonly callerKinds: ReadonlySet<CallerPrincipal['kind']>;
 }
 
 /** The policy file is invalid; the message lists each problem with its JSON path. */
@@ -117,6 +144,7 @@ export function compilePolicy(document: unknown): Policy {
   const rules = parsed.data.rules;
   return {
     targets,
+    callerKinds: new Set(rules.flatMap((rule) => rule.callers.map((caller) => caller.kind))),
     decide(caller, targetName, scope) {
       const found = Object.hasOwn(parsed.data.targets, targetName) ? targets.get(targetName) : undefined;
       if (!found) return { allowed: false, reason: 'unknown_target' };
@@ -135,13 +163,24 @@ export function compilePolicy(document: unknown): Policy {
 }
 
 /** Every field the rule names must equal the principal's exactly (case-sensitive, as Entra matches). */
-function callerMatches(rule: z.infer<typeof googleCaller>, caller: CallerPrincipal): boolean {
-  return (
-    rule.kind === caller.kind &&
-    (rule.subject === undefined || rule.subject === caller.subject) &&
-    (rule.email === undefined || rule.email === caller.email) &&
-    (rule.projectId === undefined || rule.projectId === caller.projectId)
-  );
+function callerMatches(rule: CallerEntry, caller: CallerPrincipal): boolean {
+  if (rule.kind === 'google' && caller.kind === 'google') {
+    return (
+      (rule.subject === undefined || rule.subject === caller.subject) &&
+      (rule.email === undefined || rule.email === caller.email) &&
+      (rule.projectId === undefined || rule.projectId === caller.projectId)
+    );
+  }
+  if (rule.kind === 'aws-iam' && caller.kind === 'aws-iam') {
+    return (
+      rule.account === caller.account &&
+      (rule.role === undefined || (caller.type === 'role' && rule.role === caller.name)) &&
+      (rule.user === undefined || (caller.type === 'user' && rule.user === caller.name)) &&
+      (rule.arn === undefined || rule.arn === caller.subject) &&
+      (rule.userId === undefined || rule.userId === caller.userId)
+    );
+  }
+  return false;
 }
 
 /** Reads and compiles the policy file; errors name the file and each problem, never its content. */

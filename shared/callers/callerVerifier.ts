@@ -16,13 +16,41 @@ export interface GooglePrincipal {
   projectId: string | undefined;
 }
 
-/** Who called the broker, after verification. Later issues add AWS and SPIFFE principals. */
-export type CallerPrincipal = GooglePrincipal;
+/** An AWS IAM role session or user, proven by a signed `sts:GetCallerIdentity` that STS answered. */
+export interface AwsIamPrincipal {
+  kind: 'aws-iam';
+  /** The ARN STS answered: `arn:aws:sts::<acct>:assumed-role/<role>/<session>` or `arn:aws:iam::<acct>:user/<path><name>`. */
+  subject: string;
+  partition: string;
+  /** 12 digits. */
+  account: string;
+  /** Assumed-role sessions are normalised to their role. */
+  type: 'role' | 'user';
+  /** The role's or user's name (a user's path is dropped; an assumed-role ARN carries none). */
+  name: string;
+  /** The assumed-role session's name; undefined for users. */
+  sessionName: string | undefined;
+  /** IAM unique id (`AROA…`, `AIDA…`) without the session suffix: unlike a name, never reused. */
+  userId: string;
+}
+
+/** Who called the broker, after verification. Later issues add SPIFFE and other principals. */
+export type CallerPrincipal = GooglePrincipal | AwsIamPrincipal;
 
 export interface VerifiedCaller {
   principal: CallerPrincipal;
-  /** The caller token's `exp`, seconds since the epoch. */
+  /** When the caller's proof stops being valid, seconds since the epoch (a JWT's `exp`). */
   expiresAt: number;
+}
+
+/** Verifies a signed AWS request presented as `subject_token` (`urn:ietf:params:aws:token-type:aws4_request`). */
+export interface SignedRequestVerifier {
+  /**
+   * Checks the serialised request, forwards it to an allow-listed STS endpoint, and types the answer.
+   * Throws a BrokerError: `invalid_grant` (401) when the request or STS's answer refuses it,
+   * `temporarily_unavailable` (503) when STS cannot be reached.
+   */
+  verify(token: string): Promise<VerifiedCaller>;
 }
 
 /** Verifies one kind of caller credential; selected by the token's issuer from static configuration. */

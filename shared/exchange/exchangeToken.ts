@@ -2,7 +2,7 @@
 // source assertion → Entra exchange (cached, single-flight) → respond → audit (issue 4).
 import { performance } from 'node:perf_hooks';
 import { type AuditRecord, audit, describeCaller, sha256 } from '../audit.js';
-import type { CallerVerifier, VerifiedCaller } from '../callers/callerVerifier.js';
+import type { CallerVerifier, SignedRequestVerifier, VerifiedCaller } from '../callers/callerVerifier.js';
 import { checkSubjectTokenShape } from '../callers/jwtShape.js';
 import type { Clock } from '../clock.js';
 import { BrokerError, toWireError } from '../errors.js';
@@ -11,12 +11,20 @@ import type { Policy, PolicyDecision, Target } from '../policy.js';
 import type { TokenSource } from '../sources/tokenSource.js';
 import { type EntraClient, EntraError, type EntraToken } from './entraClient.js';
 import { TokenCache } from './tokenCache.js';
-import { ACCESS_TOKEN_TYPE, parseTokenRequest } from './tokenRequest.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  AWS_TOKEN_TYPE,
+  parseTokenRequest,
+  type TokenExchangeRequest,
+} from './tokenRequest.js';
 import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
 
 /** Everything the exchange needs, wired once per process (see shared/broker.ts). */
 export interface ExchangeDependencies {
+  /** JWT verifiers, chosen by the token's issuer. */
   verifiers: readonly CallerVerifier[];
+  /** The `aws-iam` verifier for signed AWS requests; absent when no rule names an AWS IAM caller. */
+  signedRequests?: SignedRequestVerifier;
   policy: Policy;
   sources: ReadonlyMap<string, TokenSource>;
   entra: EntraClient;
@@ -50,7 +58,7 @@ export async function exchangeToken(
   try {
     const request = parseTokenRequest(body);
     record.subjectTokenSha256 = sha256(request.subjectToken);
-    const caller = await verifyCaller(deps, request.subjectToken);
+    const caller = await verifyCaller(deps, request);
     record.caller = caller.principal;
     record.target = request.audience;
     const decision = deps.policy.decide(caller.principal, request.audience, request.scope);
@@ -106,8 +114,28 @@ function upstreamIdentifiers(detail: BrokerError['detail']): Partial<AuditRecord
   return record;
 }
 
-/** Picks the verifier by the token's (unverified) issuer from static configuration: nothing is fetched for an unknown issuer. */
-async function verifyCaller(deps: ExchangeDependencies, token: string): Promise<VerifiedCaller> {
+/**
+ * Picks the verifier: a signed AWS request by its token type, a JWT by its (unverified) issuer from
+ * static configuration. Nothing is fetched for an unknown issuer or a path the policy does not use.
+ */
+async function verifyCaller(
+  deps: ExchangeDependencies,
+  request: TokenExchangeRequest,
+): Promise<VerifiedCaller> {
+  if (request.subjectTokenType === AWS_TOKEN_TYPE) {
+    if (!deps.signedRequests) {
+      throw new BrokerError(
+        'invalid_request',
+        400,
+        'This broker admits no AWS IAM callers; its policy names none.',
+        {
+          detail: { reason: 'caller_kind_unused' },
+        },
+      );
+    }
+    return deps.signedRequests.verify(request.subjectToken);
+  }
+  const token = request.subjectToken;
   const issuer = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes }).payload.iss;
   const verifier = deps.verifiers.find(
     (candidate) => typeof issuer === 'string' && candidate.issuers.includes(issuer),

@@ -1,6 +1,7 @@
 // Parses an RFC 8693 token-exchange request (broker.md, public contract) into a typed request, or
 // refuses it with the contract's error. Every step is linear in the body size and runs before any
 // verification (issue 7). Nothing here has verified the subject token.
+import { AWS_SUBJECT_TOKEN_TYPE } from '../client/awsRequestFormat.js';
 import { BrokerError } from '../errors.js';
 import { TARGET_NAME } from '../policy.js';
 
@@ -11,7 +12,9 @@ export const JWT_TOKEN_TYPES = [
   'urn:ietf:params:oauth:token-type:jwt',
   'urn:ietf:params:oauth:token-type:id_token',
 ];
-export const AWS_TOKEN_TYPE = 'urn:ietf:params:aws:token-type:aws4_request';
+/** A signed AWS request (sts:GetCallerIdentity), serialised as Google's STS takes it (protocols.md §C.4). */
+export const AWS_TOKEN_TYPE = AWS_SUBJECT_TOKEN_TYPE;
+const SUBJECT_TOKEN_TYPES = [...JWT_TOKEN_TYPES, AWS_TOKEN_TYPE];
 
 /** Request-abuse limits of POST /api/token, enforced before any parsing of the token (README, Abuse limits). */
 export const TOKEN_REQUEST_LIMITS = {
@@ -103,11 +106,8 @@ export function parseTokenRequest(body: string): TokenExchangeRequest {
   if (subjectToken === undefined) throw invalid("The parameter 'subject_token' is required.");
   const subjectTokenType = one('subject_token_type');
   if (subjectTokenType === undefined) throw invalid("The parameter 'subject_token_type' is required.");
-  if (subjectTokenType === AWS_TOKEN_TYPE) {
-    throw invalid(`The subject_token_type ${AWS_TOKEN_TYPE} is not supported by this broker yet.`);
-  }
-  if (!JWT_TOKEN_TYPES.includes(subjectTokenType)) {
-    throw invalid(`The subject_token_type must be one of ${JWT_TOKEN_TYPES.join(', ')}.`);
+  if (!SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
+    throw invalid(`The subject_token_type must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}.`);
   }
   if (parameters.has('actor_token') || parameters.has('actor_token_type'))
     throw invalid('Actor tokens are not supported.');

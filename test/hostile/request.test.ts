@@ -215,11 +215,11 @@ describe('parameters', () => {
       answer,
       400,
       'invalid_request',
-      'The subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token.',
+      'The subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token, urn:ietf:params:aws:token-type:aws4_request.',
     );
   });
 
-  it('refuses an AWS signed request type until the AWS path lands, and a JWT sent as one', async () => {
+  it('refuses a signed AWS request while the policy names no AWS IAM caller', async () => {
     const answer = await sandbox.exchange({
       subject_token: admitted,
       subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
@@ -230,7 +230,7 @@ describe('parameters', () => {
       answer,
       400,
       'invalid_request',
-      'The subject_token_type urn:ietf:params:aws:token-type:aws4_request is not supported by this broker yet.',
+      'This broker admits no AWS IAM callers; its policy names none.',
     );
   });
 

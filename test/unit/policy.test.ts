@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { GooglePrincipal } from '../../shared/callers/callerVerifier.js';
+import type { AwsIamPrincipal, GooglePrincipal } from '../../shared/callers/callerVerifier.js';
 import { compilePolicy, loadPolicyFile, type PolicyError } from '../../shared/policy.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -212,5 +212,68 @@ describe('policy schema', () => {
     await expect(loadPolicyFile(path.join(dir, 'none.json'))).rejects.toThrow(
       `${dir}/none.json cannot be read (ENOENT)`,
     );
+  });
+});
+
+describe('aws-iam callers', () => {
+  const role: AwsIamPrincipal = {
+    kind: 'aws-iam',
+    subject: 'arn:aws:sts::111122223333:assumed-role/payments-app/i-0abc',
+    partition: 'aws',
+    account: '111122223333',
+    type: 'role',
+    name: 'payments-app',
+    sessionName: 'i-0abc',
+    userId: 'AROAEXAMPLECALLER0001',
+  };
+  const withCallers = (...callers: unknown[]) =>
+    compilePolicy({ ...document(), rules: [{ name: 'aws', callers, targets: ['vault-reader'] }] });
+
+  it.each([
+    ['the role by name', { kind: 'aws-iam', account: '111122223333', role: 'payments-app' }, role, true],
+    [
+      'the role in another account',
+      { kind: 'aws-iam', account: '999988887777', role: 'payments-app' },
+      role,
+      false,
+    ],
+    [
+      'a user of the same name',
+      { kind: 'aws-iam', account: '111122223333', user: 'payments-app' },
+      role,
+      false,
+    ],
+    [
+      'the unique id',
+      { kind: 'aws-iam', account: '111122223333', userId: 'AROAEXAMPLECALLER0001' },
+      role,
+      true,
+    ],
+    ['the session ARN', { kind: 'aws-iam', account: '111122223333', arn: role.subject }, role, true],
+    [
+      'a role name in another case',
+      { kind: 'aws-iam', account: '111122223333', role: 'Payments-App' },
+      role,
+      false,
+    ],
+    ['a google rule', { kind: 'google', subject: '111122223333' }, role, false],
+  ])('%s: matches is %s', (_name, entry, principal, allowed) => {
+    expect(withCallers(entry).decide(principal, 'vault-reader', undefined).allowed).toBe(allowed);
+  });
+
+  it('is a caller kind only when a rule names one', () => {
+    expect([...compilePolicy(document()).callerKinds]).toEqual(['google']);
+    expect([...withCallers({ kind: 'aws-iam', account: '111122223333', role: 'r' }).callerKinds]).toEqual([
+      'aws-iam',
+    ]);
+  });
+
+  it.each([
+    [{ kind: 'aws-iam', account: '111122223333' }, 'an account alone admits every principal in it'],
+    [{ kind: 'aws-iam', account: '111122223333', role: 'a', user: 'b' }, 'names a role or a user, not both'],
+    [{ kind: 'aws-iam', account: '1111', role: 'a' }, 'must be a 12-digit AWS account id'],
+    [{ kind: 'aws-iam', account: '111122223333', role: 'a', region: 'x' }, 'region'],
+  ])('refuses %j', (entry, problem) => {
+    expect(() => withCallers(entry)).toThrow(problem);
   });
 });

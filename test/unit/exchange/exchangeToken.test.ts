@@ -171,14 +171,14 @@ describe('exchangeToken', () => {
       { subject_token: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' },
       400,
       'invalid_request',
-      'The subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token.',
+      'The subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token, urn:ietf:params:aws:token-type:aws4_request.',
     ],
     [
-      'the AWS type, not yet supported',
+      'the AWS type while the policy names no AWS IAM caller',
       { subject_token: 'x', subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request' },
       400,
       'invalid_request',
-      'The subject_token_type urn:ietf:params:aws:token-type:aws4_request is not supported by this broker yet.',
+      'This broker admits no AWS IAM callers; its policy names none.',
     ],
     [
       'a malformed subject token',
@@ -388,6 +388,60 @@ describe('exchangeToken', () => {
       retryAfter: undefined,
     });
     expect(entraCalls).toHaveLength(1);
+  });
+
+  it('sends a signed AWS request to the aws-iam verifier and audits the role session it names', async () => {
+    const signed = 'signed-aws-request-0123456789';
+    const seen: string[] = [];
+    deps = {
+      ...deps,
+      signedRequests: {
+        verify: async (token) => {
+          seen.push(token);
+          return {
+            principal: {
+              kind: 'aws-iam',
+              subject: 'arn:aws:sts::111122223333:assumed-role/payments-app/i-0abc',
+              partition: 'aws',
+              account: '111122223333',
+              type: 'role',
+              name: 'payments-app',
+              sessionName: 'i-0abc',
+              userId: 'AROAEXAMPLECALLER0001',
+            },
+            expiresAt: NOW + 300,
+          };
+        },
+      },
+      policy: compilePolicy({
+        version: 1,
+        targets: {
+          'vault-reader': { tenant: TENANT, clientId: CLIENT, scopes: [VAULT], source: 'gcpMetadata' },
+        },
+        rules: [
+          {
+            name: 'aws',
+            callers: [{ kind: 'aws-iam', account: '111122223333', role: 'payments-app' }],
+            targets: ['vault-reader'],
+          },
+        ],
+      }),
+    };
+
+    const granted = await exchangeToken(
+      deps,
+      form({ subject_token: signed, subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request' }),
+      log,
+    );
+
+    expect(granted.access_token).toBe(ACCESS_TOKEN);
+    expect(seen).toEqual([signed]);
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject({
+      outcome: 'granted',
+      caller: 'aws-iam:arn:aws:sts::111122223333:assumed-role/payments-app/i-0abc',
+      rule: 'aws',
+    });
+    expect(lines.join('\n')).not.toContain(signed);
   });
 
   it('logs a failed background refresh without a token', async () => {
