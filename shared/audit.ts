@@ -21,6 +21,8 @@ export interface AuditRecord {
   /** Issuer and subject of the broker's own assertion that Entra refused. */
   assertionIssuer?: string;
   assertionSubject?: string;
+  /** Why the broker's own token source failed, with the fix when known (never a URL or token). */
+  sourceProblem?: string;
   /** SHA-256 (hex) of the subject token presented, to correlate without keeping it. */
   subjectTokenSha256?: string;
   /** SHA-256 (hex) of the access token issued. */

@@ -4,11 +4,13 @@ import { createAwsIamVerifier } from './callers/awsIam.js';
 import { createGoogleVerifier } from './callers/google.js';
 import { createJwksResolver } from './callers/jwksResolver.js';
 import { type Clock, systemClock } from './clock.js';
-import { loadConfig } from './config.js';
+import { type AwsSourceSettings, awsSourceSettings, type BrokerConfig, loadConfig } from './config.js';
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { TokenCache } from './exchange/tokenCache.js';
 import { loadPolicyFile, PolicyError } from './policy.js';
+import { createAwsWebIdentitySource } from './sources/awsWebIdentity.js';
+import { createCognitoSource } from './sources/cognito.js';
 import { createGcpMetadataSource } from './sources/gcpMetadata.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
@@ -36,6 +38,7 @@ export async function createBroker(
       }),
     );
   }
+  if (sourceNames.has('aws')) sources.set('aws', createAwsSource(awsSourceSettings(config), config, clock));
   const missing = [...sourceNames].filter((name) => !sources.has(name));
   if (missing.length > 0)
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
@@ -91,6 +94,24 @@ export async function createBroker(
       tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
     },
   };
+}
+
+/** The broker's own AWS identity, through the source AWS_TOKEN_SOURCE chose. */
+function createAwsSource(settings: AwsSourceSettings, config: BrokerConfig, clock: Clock): TokenSource {
+  return settings.kind === 'webIdentity'
+    ? createAwsWebIdentitySource({
+        audience: config.TOKEN_EXCHANGE_AUDIENCE,
+        region: settings.region,
+        durationSeconds: settings.durationSeconds,
+        timeoutMs: config.SOURCE_TIMEOUT_MS,
+        clock,
+      })
+    : createCognitoSource({
+        region: settings.region,
+        flow: settings.flow,
+        timeoutMs: config.SOURCE_TIMEOUT_MS,
+        clock,
+      });
 }
 
 let current: Promise<Broker> | undefined;

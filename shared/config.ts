@@ -1,5 +1,6 @@
 // The only reader of process.env: one zod schema, parsed once, frozen. Every error names the variable.
 import { z } from 'zod';
+import type { CognitoFlow } from './sources/cognito.js';
 
 const positiveInteger = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number');
 const positive = (fallback: number) => positiveInteger.positive('must be positive').default(fallback);
@@ -63,6 +64,9 @@ const httpsOrigins = z
   )
   .transform((items) => items.map((item) => new URL(item).origin));
 
+// Cognito identity and identity pool ids (protocols.md §C.2): `<region>:<guid>`, 1-55 characters.
+const COGNITO_ID = /^[\w-]+:[0-9a-f-]+$/;
+
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
   .object({
@@ -93,6 +97,28 @@ const schema = z
     SOURCE_TIMEOUT_MS: positive(5000),
     AWS_STS_ENDPOINTS: httpsOrigins.prefault(DEFAULT_STS_ENDPOINTS),
     AWS_STS_TIMEOUT_MS: positive(5000),
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
+      .optional(),
+    AWS_TOKEN_SOURCE: z
+      .enum(['cognito', 'webIdentity'], { error: 'must be cognito or webIdentity' })
+      .optional(),
+    AWS_WEB_IDENTITY_DURATION_SECONDS: positiveInteger
+      .min(600, 'must be at least 600 (the source refreshes 300 s before expiry)')
+      .max(3600, 'must be at most 3600 (sts:GetWebIdentityToken)')
+      .default(900),
+    COGNITO_IDENTITY_POOL_ID: z
+      .string()
+      .regex(COGNITO_ID, 'must be an identity pool id (<region>:<guid>)')
+      .optional(),
+    COGNITO_DEVELOPER_PROVIDER: z.string().min(1).max(128).optional(),
+    COGNITO_DEVELOPER_USER_ID: z.string().min(1).max(1024).optional(),
+    COGNITO_IDENTITY_ID: z.string().regex(COGNITO_ID, 'must be an identity id (<region>:<guid>)').optional(),
+    COGNITO_TOKEN_DURATION_SECONDS: positiveInteger
+      .min(600, 'must be at least 600 (the source refreshes 300 s before expiry)')
+      .max(86_400, 'must be at most 86400 (GetOpenIdTokenForDeveloperIdentity)')
+      .default(900),
   })
   .refine((config) => config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS > config.TOKEN_MIN_REMAINING_SECONDS, {
     path: ['TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS'],
@@ -121,4 +147,57 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BrokerConfig {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
   }
   return Object.freeze(result.data);
+}
+
+/** How the broker obtains its own assertion on AWS (a policy target with `source: "aws"`). */
+export type AwsSourceSettings =
+  | { kind: 'webIdentity'; region: string; durationSeconds: number }
+  | {
+      kind: 'cognito';
+      region: string;
+      flow: CognitoFlow;
+    };
+
+/** The AWS source's settings, checked together; throws ConfigError naming each missing variable. */
+export function awsSourceSettings(config: BrokerConfig): AwsSourceSettings {
+  const problems: string[] = [];
+  const need = (name: keyof BrokerConfig, why: string) => {
+    if (config[name] === undefined) problems.push(`${name} is required: ${why}`);
+  };
+  need('AWS_TOKEN_SOURCE', 'a policy target uses source "aws"; choose cognito or webIdentity');
+  need('AWS_REGION', 'the AWS token source calls a regional endpoint');
+  if (config.AWS_TOKEN_SOURCE === 'cognito') {
+    const developer =
+      config.COGNITO_DEVELOPER_PROVIDER !== undefined || config.COGNITO_DEVELOPER_USER_ID !== undefined;
+    if (developer || config.COGNITO_IDENTITY_ID === undefined) {
+      need('COGNITO_IDENTITY_POOL_ID', 'the developer-authenticated flow names the pool');
+      need(
+        'COGNITO_DEVELOPER_PROVIDER',
+        "the developer-authenticated flow names the pool's developer provider",
+      );
+      need(
+        'COGNITO_DEVELOPER_USER_ID',
+        "the developer-authenticated flow names the broker's developer user id",
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const region = config.AWS_REGION as string;
+  if (config.AWS_TOKEN_SOURCE === 'webIdentity') {
+    return { kind: 'webIdentity', region, durationSeconds: config.AWS_WEB_IDENTITY_DURATION_SECONDS };
+  }
+  return {
+    kind: 'cognito',
+    region,
+    flow:
+      config.COGNITO_DEVELOPER_PROVIDER !== undefined
+        ? {
+            kind: 'developer',
+            identityPoolId: config.COGNITO_IDENTITY_POOL_ID as string,
+            providerName: config.COGNITO_DEVELOPER_PROVIDER,
+            userId: config.COGNITO_DEVELOPER_USER_ID as string,
+            tokenDurationSeconds: config.COGNITO_TOKEN_DURATION_SECONDS,
+          }
+        : { kind: 'basic', identityId: config.COGNITO_IDENTITY_ID as string },
+  };
 }

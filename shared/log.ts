@@ -18,6 +18,7 @@ export const LOG_EVENTS = {
     'clientId',
     'assertionIssuer',
     'assertionSubject',
+    'sourceProblem',
     'subjectTokenSha256',
     'tokenSha256',
     'expiresAt',

@@ -64,7 +64,7 @@ const target = z
     tenant: TENANT,
     clientId: z.string().regex(GUID, 'must be a client id GUID'),
     scopes: z.array(SCOPE).min(1),
-    source: z.enum(['gcpMetadata']),
+    source: z.enum(['gcpMetadata', 'aws']),
     description: z.string().optional(),
   })
   .strict();

@@ -103,11 +103,17 @@ export async function exchangeToken(
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
 
-/** What a refused exchange tells the operator only (issue 7): the AADSTS code and the identifiers Entra saw. */
+/** What a failed exchange tells the operator only (issue 7): the AADSTS code, the identifiers Entra saw, a source's problem. */
 function upstreamIdentifiers(detail: BrokerError['detail']): Partial<AuditRecord> {
   const record: Partial<AuditRecord> = {};
   if (typeof detail.aadsts === 'number') record.aadsts = detail.aadsts;
-  for (const name of ['tenant', 'clientId', 'assertionIssuer', 'assertionSubject'] as const) {
+  for (const name of [
+    'tenant',
+    'clientId',
+    'assertionIssuer',
+    'assertionSubject',
+    'sourceProblem',
+  ] as const) {
     const value = detail[name];
     if (typeof value === 'string') record[name] = value;
   }

@@ -102,7 +102,11 @@ export function mapUpstreamError(error: unknown, context: ExchangeContext): unkn
       'temporarily_unavailable',
       503,
       `The broker could not obtain its own platform token from ${error.source} for target ${context.target}; retry later.`,
-      { cause: error, detail: { reason: 'source_unavailable' }, retryAfterSeconds: 5 },
+      {
+        cause: error,
+        detail: { reason: 'source_unavailable', sourceProblem: error.reason },
+        retryAfterSeconds: 5,
+      },
     );
   }
   return error;

@@ -1,10 +1,14 @@
 // Token source `gcpMetadata`: the broker's own Google identity token from the GCP metadata server,
 // through google-auth-library's Compute client (protocols.md §B.1). GCE_METADATA_HOST redirects it.
 import { Compute } from 'google-auth-library';
-import { decodeJwt } from 'jose';
 import type { Clock } from '../clock.js';
-import { TokenCache } from '../exchange/tokenCache.js';
-import { type SourceAssertion, SourceError, type TokenSource } from './tokenSource.js';
+import {
+  assertionFromJwt,
+  createSourceCache,
+  type SourceAssertion,
+  SourceError,
+  type TokenSource,
+} from './tokenSource.js';
 
 export interface GcpMetadataSourceOptions {
   /** Audience of the identity token: api://AzureADTokenExchange for Entra. */
@@ -21,12 +25,7 @@ export interface GcpMetadataSourceOptions {
  */
 export function createGcpMetadataSource(options: GcpMetadataSourceOptions): TokenSource {
   const compute = new Compute({ serviceAccountEmail: options.serviceAccount });
-  const cache = new TokenCache<SourceAssertion>({
-    clock: options.clock,
-    refreshBeforeMs: 5 * 60_000,
-    minRemainingMs: 60_000,
-    maxEntries: 1,
-  });
+  const cache = createSourceCache(options.clock);
 
   const fetchAssertion = async (): Promise<SourceAssertion> => {
     let token: string;
@@ -43,18 +42,7 @@ export function createGcpMetadataSource(options: GcpMetadataSourceOptions): Toke
         },
       );
     }
-    let claims: ReturnType<typeof decodeJwt>;
-    try {
-      claims = decodeJwt(token);
-    } catch (error) {
-      throw new SourceError('gcpMetadata', 'metadata server returned something that is not a JWT', {
-        cause: error,
-      });
-    }
-    if (typeof claims.exp !== 'number' || typeof claims.iss !== 'string' || typeof claims.sub !== 'string') {
-      throw new SourceError('gcpMetadata', 'identity token lacks exp, iss or sub');
-    }
-    return { token, expiresAtMs: claims.exp * 1000, issuer: claims.iss, subject: claims.sub };
+    return assertionFromJwt('gcpMetadata', token);
   };
 
   return {

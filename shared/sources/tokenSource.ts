@@ -1,5 +1,9 @@
 // A source of the broker's own platform token (audience api://AzureADTokenExchange), the assertion
-// Entra checks against a federated identity credential (broker.md, step 3).
+// Entra checks against a federated identity credential (broker.md, step 3), and what every source
+// shares: its cache and the reading of the JWT it obtained.
+import { decodeJwt } from 'jose';
+import type { Clock } from '../clock.js';
+import { TokenCache } from '../exchange/tokenCache.js';
 
 /** The broker's own assertion with the identity Entra will match it by. */
 export interface SourceAssertion {
@@ -29,4 +33,31 @@ export class SourceError extends Error {
     super(`token source ${source}: ${reason}`, options);
     this.name = 'SourceError';
   }
+}
+
+/**
+ * The cache every source fetches through: one fetch at a time; a token is served until 60 s before its
+ * expiry and refreshed in the background from 5 min before; a failure pauses further fetches.
+ */
+export function createSourceCache(clock: Clock): TokenCache<SourceAssertion> {
+  return new TokenCache<SourceAssertion>({
+    clock,
+    refreshBeforeMs: 5 * 60_000,
+    minRemainingMs: 60_000,
+    maxEntries: 1,
+  });
+}
+
+/** Reads `exp`, `iss` and `sub` of a token a platform returned; nothing about it is verified here. */
+export function assertionFromJwt(source: string, token: string): SourceAssertion {
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(token);
+  } catch (error) {
+    throw new SourceError(source, 'the platform returned something that is not a JWT', { cause: error });
+  }
+  if (typeof claims.exp !== 'number' || typeof claims.iss !== 'string' || typeof claims.sub !== 'string') {
+    throw new SourceError(source, 'the token lacks exp, iss or sub');
+  }
+  return { token, expiresAtMs: claims.exp * 1000, issuer: claims.iss, subject: claims.sub };
 }

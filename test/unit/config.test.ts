@@ -1,6 +1,6 @@
 // Configuration: defaults, cross-checks, and errors that name the variable.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../shared/config.js';
+import { awsSourceSettings, ConfigError, loadConfig } from '../../shared/config.js';
 
 const minimal = {
   BROKER_AUDIENCE: 'https://broker.example.com',
@@ -89,5 +89,80 @@ describe('local.settings.json.example', () => {
     );
 
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('AWS settings', () => {
+  it('defaults the STS allow-list to the global and regional origins, and parses a given list to origins', () => {
+    expect(loadConfig(minimal).AWS_STS_ENDPOINTS).toContain('https://sts.eu-west-1.amazonaws.com');
+    expect(loadConfig(minimal).AWS_STS_ENDPOINTS[0]).toBe('https://sts.amazonaws.com');
+    expect(
+      loadConfig({
+        ...minimal,
+        AWS_STS_ENDPOINTS: ' https://127.0.0.1:8443 , https://sts.eu-west-1.amazonaws.com/',
+      }).AWS_STS_ENDPOINTS,
+    ).toEqual(['https://127.0.0.1:8443', 'https://sts.eu-west-1.amazonaws.com']);
+  });
+
+  it.each([
+    ['http://sts.amazonaws.com'],
+    ['https://sts.amazonaws.com/path'],
+    ['https://sts.amazonaws.com?x=1'],
+    ['https://user@sts.amazonaws.com'],
+  ])('refuses %s as an STS origin', (value) => {
+    expect(() => loadConfig({ ...minimal, AWS_STS_ENDPOINTS: value })).toThrow(
+      'AWS_STS_ENDPOINTS must be https origins (scheme, host and port only), separated by commas',
+    );
+  });
+
+  it('reads the web identity source', () => {
+    expect(
+      awsSourceSettings(loadConfig({ ...minimal, AWS_TOKEN_SOURCE: 'webIdentity', AWS_REGION: 'eu-west-1' })),
+    ).toEqual({ kind: 'webIdentity', region: 'eu-west-1', durationSeconds: 900 });
+  });
+
+  it('reads the developer-authenticated and the basic Cognito flows', () => {
+    const cognito = { ...minimal, AWS_TOKEN_SOURCE: 'cognito', AWS_REGION: 'eu-west-1' };
+
+    expect(
+      awsSourceSettings(
+        loadConfig({
+          ...cognito,
+          COGNITO_IDENTITY_POOL_ID: 'eu-west-1:0d3c2b1a-0000-4000-8000-000000000001',
+          COGNITO_DEVELOPER_PROVIDER: 'broker.example.com',
+          COGNITO_DEVELOPER_USER_ID: 'token-broker',
+          COGNITO_TOKEN_DURATION_SECONDS: '1200',
+        }),
+      ),
+    ).toEqual({
+      kind: 'cognito',
+      region: 'eu-west-1',
+      flow: {
+        kind: 'developer',
+        identityPoolId: 'eu-west-1:0d3c2b1a-0000-4000-8000-000000000001',
+        providerName: 'broker.example.com',
+        userId: 'token-broker',
+        tokenDurationSeconds: 1200,
+      },
+    });
+    expect(
+      awsSourceSettings(
+        loadConfig({ ...cognito, COGNITO_IDENTITY_ID: 'eu-west-1:0d3c2b1a-0000-4000-8000-0000000000aa' }),
+      ).flow,
+    ).toEqual({ kind: 'basic', identityId: 'eu-west-1:0d3c2b1a-0000-4000-8000-0000000000aa' });
+  });
+
+  it('names every missing variable', () => {
+    expect(() => awsSourceSettings(loadConfig(minimal))).toThrow(
+      /AWS_TOKEN_SOURCE is required: .*; AWS_REGION is required/,
+    );
+    expect(() =>
+      awsSourceSettings(loadConfig({ ...minimal, AWS_TOKEN_SOURCE: 'cognito', AWS_REGION: 'eu-west-1' })),
+    ).toThrow(
+      /COGNITO_IDENTITY_POOL_ID is required.*COGNITO_DEVELOPER_PROVIDER is required.*COGNITO_DEVELOPER_USER_ID is required/,
+    );
+    expect(() => loadConfig({ ...minimal, AWS_WEB_IDENTITY_DURATION_SECONDS: '300' })).toThrow(
+      'AWS_WEB_IDENTITY_DURATION_SECONDS must be at least 600',
+    );
   });
 });
