@@ -35,7 +35,7 @@ export interface SigV4Options {
   directory: AwsDirectory;
   /** Now, in milliseconds; the clock the window is checked against. */
   now: number;
-  /** How far `X-Amz-Date` may be from now, in milliseconds; 5 minutes as AWS allows. */
+  /** How far `X-Amz-Date` may be from now, in milliseconds; 5 minutes unless told (STS allows 15). */
   windowMs?: number;
 }
 
@@ -80,13 +80,13 @@ export async function verifySigV4(request: ReceivedRequest, options: SigV4Option
   if (signedAt < options.now - windowMs) {
     return fail(
       'expiredSignature',
-      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(options.now - windowMs)} (${formatAmzDate(options.now)} - 5 min.)`,
+      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(options.now - windowMs)} (${formatAmzDate(options.now)} - ${windowMs / 60_000} min.)`,
     );
   }
   if (signedAt > options.now + windowMs) {
     return fail(
       'expiredSignature',
-      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(options.now + windowMs)} (${formatAmzDate(options.now)} + 5 min.)`,
+      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(options.now + windowMs)} (${formatAmzDate(options.now)} + ${windowMs / 60_000} min.)`,
     );
   }
   const sessionToken = request.headers['x-amz-security-token'];

@@ -148,8 +148,12 @@ describe('AWS settings', () => {
     expect(
       awsSourceSettings(
         loadConfig({ ...cognito, COGNITO_IDENTITY_ID: 'eu-west-1:0d3c2b1a-0000-4000-8000-0000000000aa' }),
-      ).flow,
-    ).toEqual({ kind: 'basic', identityId: 'eu-west-1:0d3c2b1a-0000-4000-8000-0000000000aa' });
+      ),
+    ).toEqual({
+      kind: 'cognito',
+      region: 'eu-west-1',
+      flow: { kind: 'basic', identityId: 'eu-west-1:0d3c2b1a-0000-4000-8000-0000000000aa' },
+    });
   });
 
   it('names every missing variable', () => {
