@@ -26,6 +26,11 @@ export interface CognitoPoolSeed {
   developerProviderName?: string;
   /** Public providers by name (e.g. `accounts.google.com`). */
   loginProviders?: Readonly<Record<string, LoginProviderSeed>>;
+  /**
+   * Identities that exist from the start, each with its developer user id linked (or a guest without):
+   * a sandbox pins one so a federated credential can name its IdentityId before anyone asks for it.
+   */
+  identities?: ReadonlyArray<{ id: string; developerUserId?: string }>;
 }
 
 /** An identity: its id, its pool, and the logins linked to it (provider → user id; none for a guest). */
@@ -65,6 +70,21 @@ export class CognitoPools {
       }
       if (this.#pools.has(seed.id)) throw fail('is given twice');
       this.#pools.set(seed.id, seed);
+      for (const pinned of seed.identities ?? []) {
+        if (
+          !POOL_ID.test(pinned.id) ||
+          !pinned.id.startsWith(`${region}:`) ||
+          this.#identities.has(pinned.id)
+        ) {
+          throw fail(`identity ${pinned.id} must be a new <region>:<guid> in the stand-in's region`);
+        }
+        if (pinned.developerUserId !== undefined && seed.developerProviderName === undefined) {
+          throw fail(`identity ${pinned.id} names a developer user, but the pool has no developer provider`);
+        }
+        this.#identities.set(pinned.id, { id: pinned.id, poolId: seed.id, logins: new Map() });
+        if (pinned.developerUserId !== undefined)
+          this.link(pinned.id, seed.developerProviderName as string, pinned.developerUserId);
+      }
     }
   }
 

@@ -364,6 +364,27 @@ describe('Cognito stand-in: developer identities (SigV4 verified against the san
     });
   });
 
+  it('answers a developer user pinned in the pool seed with the pinned IdentityId', async () => {
+    const pinned = 'eu-west-1:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d';
+    const seeded = await startCognito({
+      pools: [
+        {
+          id: CLOSED_POOL,
+          account: ACCOUNT,
+          developerProviderName: DEVELOPER_PROVIDER,
+          identities: [{ id: pinned, developerUserId: 'broker' }],
+        },
+      ],
+    });
+
+    const answer = await developerToken(seeded.cognito, BACKEND, {
+      Logins: { [DEVELOPER_PROVIDER]: 'broker' },
+    });
+    await seeded.cognito.close();
+
+    expect(answer.IdentityId).toBe(pinned);
+  });
+
   it('honours TokenDuration up to 24 hours and carries PrincipalTags in the tags claim', async () => {
     const answer = await developerToken(cognito, BACKEND, {
       TokenDuration: 86400,
