@@ -26,8 +26,20 @@ export const DEMO = {
 
 type TenantSeed = DirectorySeed['tenants'][number];
 
-/** The default seed (sandbox/entra/seed.json) with federated credentials trusting the broker's GCP identity. */
-export function demoSeed(seedPath: string): DirectorySeed {
+/** A federated credential as a seed names it. */
+export type DemoCredential = {
+  name: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+  description: string;
+};
+
+/**
+ * The default seed (sandbox/entra/seed.json) with federated credentials trusting the broker's GCP
+ * identity, and `more` (the broker's AWS identities) on the demo app and managed identity.
+ */
+export function demoSeed(seedPath: string, more: readonly DemoCredential[] = []): DirectorySeed {
   const seed = JSON.parse(readFileSync(seedPath, 'utf8')) as DirectorySeed;
   const trustBroker = {
     name: 'gcp-token-broker',
@@ -38,9 +50,12 @@ export function demoSeed(seedPath: string): DirectorySeed {
     claimsMatchingExpression: null,
   };
   const tenant = seed.tenants[0] as TenantSeed;
-  for (const app of tenant.applications ?? []) app.federatedIdentityCredentials = [trustBroker];
-  for (const identity of tenant.managedIdentities ?? [])
-    identity.federatedIdentityCredentials = [trustBroker];
+  const trusted = [
+    trustBroker,
+    ...more.map((credential) => ({ ...credential, claimsMatchingExpression: null })),
+  ];
+  for (const app of tenant.applications ?? []) app.federatedIdentityCredentials = trusted;
+  for (const identity of tenant.managedIdentities ?? []) identity.federatedIdentityCredentials = trusted;
   // The operator app trusts the demo caller's GCP identity and may manage app registrations in Graph,
   // so FICs can be changed at run time with a real Graph token from the token endpoint.
   const operatorTrust = {
@@ -79,8 +94,15 @@ export function demoIds(seed: DirectorySeed): {
   return { tenantId: tenant.id, appId: app.appId, managedIdentityClientId: identity.clientId };
 }
 
-/** A policy in the broker's format admitting the demo caller to both demo targets. */
-export function demoPolicy(ids: ReturnType<typeof demoIds>): unknown {
+/**
+ * A policy in the broker's format admitting the demo callers (a GCP service account and an AWS role) to
+ * both demo targets, whose tokens come from the broker's own identity on `source`'s platform.
+ */
+export function demoPolicy(
+  ids: ReturnType<typeof demoIds>,
+  source: 'gcpMetadata' | 'aws' = 'gcpMetadata',
+  awsCaller?: { account: string; role: string },
+): unknown {
   return {
     version: 1,
     targets: {
@@ -88,14 +110,14 @@ export function demoPolicy(ids: ReturnType<typeof demoIds>): unknown {
         tenant: ids.tenantId,
         clientId: ids.appId,
         scopes: [DEMO.scope, 'https://graph.microsoft.com/.default', 'https://storage.azure.com/.default'],
-        source: 'gcpMetadata',
+        source,
         description: 'App registration broker-demo, federated with the broker service account.',
       },
       [DEMO.managedIdentityTarget]: {
         tenant: ids.tenantId,
         clientId: ids.managedIdentityClientId,
         scopes: [DEMO.scope],
-        source: 'gcpMetadata',
+        source,
         description:
           'User-assigned managed identity uami-broker-demo, federated with the broker service account.',
       },
@@ -106,6 +128,15 @@ export function demoPolicy(ids: ReturnType<typeof demoIds>): unknown {
         callers: [{ kind: 'google', subject: DEMO.caller.uniqueId, email: DEMO.caller.email }],
         targets: [DEMO.target, DEMO.managedIdentityTarget],
       },
+      ...(awsCaller
+        ? [
+            {
+              name: 'demo-aws-caller',
+              callers: [{ kind: 'aws-iam', account: awsCaller.account, role: awsCaller.role }],
+              targets: [DEMO.target, DEMO.managedIdentityTarget],
+            },
+          ]
+        : []),
     ],
   };
 }

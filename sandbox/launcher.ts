@@ -2,7 +2,7 @@
 // Ctrl-C, printing where everything is and how to try it.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { portsFromEnv, type SandboxEndpoints, startSandbox } from './sandbox.js';
+import { brokerOnFromEnv, portsFromEnv, type SandboxEndpoints, startSandbox } from './sandbox.js';
 
 function tryIt(e: SandboxEndpoints): string {
   const vm = `http://${e.gcp.callerVm.metadataHost}/computeMetadata/v1/instance/service-accounts/default/identity`;
@@ -14,6 +14,8 @@ Sandbox is up. Endpoints and a workload's environment: .sandbox/endpoints.json
   Google issuer     ${e.google.discoveryUrl}
   broker VM         GCE_METADATA_HOST=${e.gcp.brokerVm.metadataHost}  (${e.gcp.brokerVm.serviceAccount})
   caller VM         GCE_METADATA_HOST=${e.gcp.callerVm.metadataHost}  (${e.gcp.callerVm.serviceAccount})
+  AWS STS           ${e.aws.stsEndpoint}   Cognito ${e.aws.cognitoEndpoint}   region ${e.aws.region}
+  broker runs on    ${e.aws.brokerTokenSource ? `AWS (its assertion from ${e.aws.brokerTokenSource})` : 'GCP (its assertion from the broker VM)'}
 
 Try it, as the demo caller on its GCP VM:
 
@@ -26,6 +28,17 @@ Try it, as the demo caller on its GCP VM:
 
   curl -s ${e.entra.adminUrl}/counters      # how many exchanges Entra really saw
 
+As the demo AWS caller (role ${e.aws.callerRole.arn}), with the SDK's signer:
+
+  AWS_ACCESS_KEY_ID=${e.aws.callerRole.accessKeyId} AWS_SECRET_ACCESS_KEY=... AWS_SESSION_TOKEN=... \\
+  NODE_EXTRA_CA_CERTS=${e.caCertificate} node --input-type=module -e "
+    import { createAwsSubjectToken } from './dist/shared/client/awsSubjectToken.js';
+    const token = await createAwsSubjectToken({ brokerAudience: '${e.broker.audience}', region: '${e.aws.region}', stsEndpoint: '${e.aws.stsEndpoint}' });
+    const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request', subject_token: token, audience: '${e.demo.target}', scope: '${e.demo.scope}' });
+    console.log(await (await fetch('${e.broker.tokenUrl}', { method: 'POST', body })).json());"
+  (the full keys are in endpoints.json, aws.callerRole)
+
 Ctrl-C stops everything.
 `;
 }
@@ -33,7 +46,12 @@ Ctrl-C stops everything.
 async function main(): Promise<void> {
   const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const stateDir = path.resolve(appRoot, process.env.SANDBOX_DIR ?? '.sandbox');
-  const sandbox = await startSandbox({ appRoot, stateDir, ports: portsFromEnv(process.env) });
+  const sandbox = await startSandbox({
+    appRoot,
+    stateDir,
+    ports: portsFromEnv(process.env),
+    brokerOn: brokerOnFromEnv(process.env),
+  });
   process.stdout.write(tryIt(sandbox.endpoints));
   let stopping = false;
   const stop = (signal: string) => {

@@ -2,6 +2,7 @@
 // servers, the Entra stand-in, and the broker on the local Functions host; writes endpoints.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { type AwsEndpoints, type AwsTokenSource, startAwsSandbox } from './awsSandbox.js';
 import { DEMO, demoIds, demoPolicy, demoSeed } from './demo.js';
 import { startEntraStandIn } from './entra/server.js';
 import { startGoogleIssuer } from './gcp/googleIssuer.js';
@@ -17,6 +18,8 @@ export interface SandboxPorts {
   google: number;
   brokerVm: number;
   callerVm: number;
+  sts: number;
+  cognito: number;
   azuriteBlob: number;
   azuriteQueue: number;
   azuriteTable: number;
@@ -28,6 +31,8 @@ export const DEFAULT_PORTS: SandboxPorts = {
   google: 7444,
   brokerVm: 7080,
   callerVm: 7081,
+  sts: 7445,
+  cognito: 7446,
   azuriteBlob: 10000,
   azuriteQueue: 10001,
   azuriteTable: 10002,
@@ -39,6 +44,8 @@ const PORT_VARIABLES: Record<keyof SandboxPorts, string> = {
   google: 'SANDBOX_GOOGLE_PORT',
   brokerVm: 'SANDBOX_BROKER_VM_PORT',
   callerVm: 'SANDBOX_CALLER_VM_PORT',
+  sts: 'SANDBOX_STS_PORT',
+  cognito: 'SANDBOX_COGNITO_PORT',
   azuriteBlob: 'SANDBOX_AZURITE_BLOB_PORT',
   azuriteQueue: 'SANDBOX_AZURITE_QUEUE_PORT',
   azuriteTable: 'SANDBOX_AZURITE_TABLE_PORT',
@@ -66,6 +73,22 @@ export interface SandboxOptions {
   ports: SandboxPorts;
   /** Receives the broker's log lines; stdout unless told. */
   log?: LogSink;
+  /**
+   * Where the broker "runs": on GCP (its assertion from the broker VM's metadata server), or on AWS
+   * with its assertion from Cognito or sts:GetWebIdentityToken. GCP unless told.
+   */
+  brokerOn?: { platform: 'gcp' } | { platform: 'aws'; tokenSource: AwsTokenSource };
+}
+
+/** `SANDBOX_BROKER_ON` (gcp | aws) and `SANDBOX_AWS_TOKEN_SOURCE` (cognito | webIdentity); a bad value names its variable. */
+export function brokerOnFromEnv(env: NodeJS.ProcessEnv): NonNullable<SandboxOptions['brokerOn']> {
+  const platform = env.SANDBOX_BROKER_ON || 'gcp';
+  if (platform === 'gcp') return { platform };
+  if (platform !== 'aws') throw new Error('SANDBOX_BROKER_ON must be gcp or aws');
+  const tokenSource = env.SANDBOX_AWS_TOKEN_SOURCE || 'cognito';
+  if (tokenSource !== 'cognito' && tokenSource !== 'webIdentity')
+    throw new Error('SANDBOX_AWS_TOKEN_SOURCE must be cognito or webIdentity');
+  return { platform, tokenSource };
 }
 
 /** What endpoints.json holds: every URL, the demo identities, and a local workload's environment. */
@@ -91,6 +114,7 @@ export interface SandboxEndpoints {
     callerVm: { metadataHost: string; serviceAccount: string; uniqueId: string };
   };
   azurite: { connectionString: string };
+  aws: AwsEndpoints;
   demo: {
     target: string;
     scope: string;
@@ -154,18 +178,26 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const callerMetadata = await vm('demo-caller-vm', DEMO.caller, options.ports.callerVm);
     closers.push(callerMetadata.close);
 
-    const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'));
+    const aws = await startAwsSandbox({
+      tls,
+      ports: { sts: options.ports.sts, cognito: options.ports.cognito },
+    });
+    closers.push(...aws.closers);
+    const awsSource = options.brokerOn?.platform === 'aws' ? options.brokerOn.tokenSource : null;
+
+    const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'), aws.credentials);
     const ids = demoIds(seed);
     const entra = await startEntraStandIn({
       tls,
       port: options.ports.entra,
       seed,
-      discoveryOverrides: { [DEMO.googleIssuer]: google.server.url },
+      discoveryOverrides: { [DEMO.googleIssuer]: google.server.url, ...aws.discoveryOverrides },
     });
     closers.push(entra.close);
 
     const policyPath = path.join(options.stateDir, 'policy.json');
-    await writeFile(policyPath, `${JSON.stringify(demoPolicy(ids), null, 2)}\n`);
+    const policy = demoPolicy(ids, awsSource ? 'aws' : 'gcpMetadata', aws.callerRole);
+    await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
     const brokerUrl = `http://127.0.0.1:${options.ports.broker}`;
     const audience = brokerUrl;
     const host = await startLocalHost({
@@ -182,6 +214,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         GCE_METADATA_HOST: brokerMetadata.metadataHost,
         GOOGLE_CLOUD_PROJECT: DEMO.projectId,
         METADATA_SERVER_DETECTION: 'assume-present',
+        ...aws.brokerEnv(awsSource),
       },
     });
     closers.push(host.close);
@@ -215,6 +248,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         },
       },
       azurite: { connectionString: azurite.connectionString },
+      aws: aws.endpoints(awsSource),
       demo: {
         target: DEMO.target,
         scope: DEMO.scope,

@@ -20,6 +20,8 @@ export const PORT_NAMES = [
   'GOOGLE',
   'BROKER_VM',
   'CALLER_VM',
+  'STS',
+  'COGNITO',
   'AZURITE_BLOB',
   'AZURITE_QUEUE',
   'AZURITE_TABLE',
@@ -52,15 +54,18 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Spawns the launcher with its own state directory, on free ports unless some are given. */
-export async function launch(fixed: Partial<Launched['ports']> = {}): Promise<Launched> {
+/** Spawns the launcher with its own state directory, on free ports unless some are given, with `env` added. */
+export async function launch(
+  fixed: Partial<Launched['ports']> = {},
+  extraEnv: Record<string, string> = {},
+): Promise<Launched> {
   if (!existsSync(LAUNCHER)) throw new Error('dist/ is missing: run `npm run build` (npm test does)');
   const free = await freePorts(PORT_NAMES.length);
   const ports = Object.fromEntries(
     PORT_NAMES.map((name, i) => [name, fixed[name] ?? (free[i] as number)]),
   ) as Launched['ports'];
   const stateDir = await mkdtemp(path.join(tmpdir(), 'sandbox-test-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_DIR: stateDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, SANDBOX_DIR: stateDir };
   for (const name of PORT_NAMES) env[`SANDBOX_${name}_PORT`] = String(ports[name]);
   // A file, not a pipe: pipe writes are synchronous on Linux, so a busy parent would stall the child.
   const logPath = path.join(stateDir, 'launcher.log');
