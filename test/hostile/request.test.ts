@@ -219,7 +219,7 @@ describe('parameters', () => {
     );
   });
 
-  it('refuses a signed AWS request while the policy names no AWS IAM caller', async () => {
+  it('refuses a valid Google token presented as a signed AWS request', async () => {
     const answer = await sandbox.exchange({
       subject_token: admitted,
       subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
@@ -228,9 +228,9 @@ describe('parameters', () => {
 
     expectRefusal(
       answer,
-      400,
-      'invalid_request',
-      'This broker admits no AWS IAM callers; its policy names none.',
+      401,
+      'invalid_grant',
+      'The signed AWS request was refused: it is not URL-encoded JSON.',
     );
   });
 

@@ -1,0 +1,127 @@
+// The pattern every JWT caller verifier follows (issue 4, generalised in issue 8): shape checks, a
+// required `kid`, jose with every option pinned (issuer, audience, algorithms, times, maximum age),
+// then the claims jose does not check (lifetime, a single audience) and the caller kind's own claims.
+// Google, AWS web identity and Cognito verifiers are profiles of it.
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { Clock } from '../clock.js';
+import { BrokerError } from '../errors.js';
+import type { CallerPrincipal, CallerVerifier, VerifiedCaller } from './callerVerifier.js';
+import { JwksUnavailableError } from './jwksResolver.js';
+import { checkSubjectTokenShape } from './jwtShape.js';
+
+export interface JwtCallerOptions<P extends CallerPrincipal> {
+  /** Exact `iss` values this verifier takes, from configuration. */
+  issuers: readonly string[];
+  /** The signing keys of one issuer: key sets are per issuer and never pooled (perf §4.2 B5). */
+  keysFor(issuer: string): JWTVerifyGetKey;
+  /** The audience (or audiences) `aud` must be. */
+  audience: string | readonly string[];
+  /** What the descriptions call the audience, e.g. "this broker's audience (https://…)". */
+  audienceName: string;
+  algorithms: readonly string[];
+  /** Accepted `typ` header values, compared as jose does (case-insensitive, `application/` optional). */
+  typ: readonly string[];
+  /** Who issues these tokens, for descriptions: "Google", "AWS", "Cognito". */
+  issuerName: string;
+  /** Longest accepted `exp − iat`, in seconds. */
+  maxLifetimeSeconds: number;
+  clockSkewSeconds: number;
+  maxTokenBytes: number;
+  clock: Clock;
+  /** The caller kind's own claims, `sub` included; throws `refuseCaller(...)` for a claim that does not hold. */
+  principalOf(payload: JWTPayload & { iss: string }): P;
+}
+
+/** The contract's 401 for a caller token, with the audit reason. */
+export const refuseCaller = (description: string, cause?: unknown): BrokerError =>
+  new BrokerError('invalid_grant', 401, description, { cause, detail: { reason: 'caller_token_invalid' } });
+
+const normaliseTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, '');
+
+/** Builds a verifier from a profile. */
+export function createJwtCallerVerifier<P extends CallerPrincipal>(
+  options: JwtCallerOptions<P>,
+): CallerVerifier {
+  const typs = new Set(options.typ.map(normaliseTyp));
+  return {
+    issuers: options.issuers,
+    async verify(token: string): Promise<VerifiedCaller> {
+      const { header, payload: unverified } = checkSubjectTokenShape(token, {
+        maxBytes: options.maxTokenBytes,
+      });
+      // Every issuer the broker trusts names its signing key; without a `kid`, jose would try whichever
+      // key fits, so the outcome would hang on how many keys the issuer publishes (perf §2.5 #13–14).
+      if (typeof header.kid !== 'string' || header.kid === '')
+        throw refuseCaller("The subject token's header names no signing key ('kid').");
+      if (typeof header.typ !== 'string' || !typs.has(normaliseTyp(header.typ)))
+        throw refuseCaller("The subject token's 'typ' claim is missing or invalid.");
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, options.keysFor(unverified.iss as string), {
+          issuer: [...options.issuers],
+          audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
+          algorithms: [...options.algorithms],
+          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+          clockTolerance: options.clockSkewSeconds,
+          maxTokenAge: options.maxLifetimeSeconds + options.clockSkewSeconds,
+          currentDate: new Date(options.clock.now()),
+        }));
+      } catch (error) {
+        throw mapVerifyError(error, options);
+      }
+      const { exp, iat, aud } = payload as Required<Pick<JWTPayload, 'exp' | 'iat' | 'aud'>>;
+      // jose accepts an `aud` array that contains ours; a token for several audiences is replayable at each.
+      if (Array.isArray(aud) && aud.length !== 1)
+        throw refuseCaller('The subject token names more than one audience.');
+      if (exp - iat > options.maxLifetimeSeconds) {
+        throw refuseCaller(
+          `The subject token's lifetime is longer than ${options.maxLifetimeSeconds} seconds.`,
+        );
+      }
+      const principal = options.principalOf(payload as JWTPayload & { iss: string });
+      return { principal, expiresAt: exp };
+    },
+  };
+}
+
+/** jose errors become `invalid_grant` keyed on `err.code`; the message never carries the payload. */
+function mapVerifyError(error: unknown, options: JwtCallerOptions<CallerPrincipal>): BrokerError {
+  if (error instanceof JwksUnavailableError) {
+    return new BrokerError(
+      'temporarily_unavailable',
+      503,
+      `${options.issuerName}'s signing keys could not be fetched to verify the subject token; retry later.`,
+      { cause: error, retryAfterSeconds: 5, detail: { reason: 'caller_keys_unavailable' } },
+    );
+  }
+  // jose reports an `iat` older than maxTokenAge as JWTExpired too, though `exp` may be hours away.
+  if (error instanceof errors.JWTExpired && error.claim === 'iat')
+    return refuseCaller('The subject token was issued in the future or is too old.', error);
+  if (error instanceof errors.JWTExpired) return refuseCaller('The subject token has expired.', error);
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    const claim = error.claim;
+    if (error.reason === 'check_failed') {
+      if (claim === 'aud')
+        return refuseCaller(`The subject token's audience is not ${options.audienceName}.`, error);
+      if (claim === 'iss')
+        return refuseCaller(`The subject token was not issued by ${options.issuerName}.`, error);
+      if (claim === 'iat')
+        return refuseCaller('The subject token was issued in the future or is too old.', error);
+      if (claim === 'nbf') return refuseCaller('The subject token is not valid yet.', error);
+    }
+    return refuseCaller(`The subject token's '${claim}' claim is missing or invalid.`, error);
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return refuseCaller('The subject token uses an algorithm that is not allowed.', error);
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return refuseCaller('The subject token is signed with an unknown key.', error);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return refuseCaller("The subject token's signature does not verify.", error);
+  // jose throws a TypeError, not a JOSEError, for weak keys (perf-reliability.md §2.5 #61).
+  if (error instanceof errors.JOSEError || error instanceof TypeError)
+    return refuseCaller('The subject token is not a valid JWT.', error);
+  return error instanceof BrokerError
+    ? error
+    : refuseCaller('The subject token could not be verified.', error);
+}
