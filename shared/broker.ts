@@ -1,8 +1,6 @@
 // Production wiring, in one place: configuration, policy, verifiers, sources, the Entra client and
 // the cache are built once per process and reused by every warm invocation (style.md, Layout).
-import { createAwsIamVerifier } from './callers/awsIam.js';
-import { createGoogleVerifier } from './callers/google.js';
-import { createJwksResolver } from './callers/jwksResolver.js';
+import { createCallerVerifiers } from './callers/fromConfig.js';
 import { type Clock, systemClock } from './clock.js';
 import { type AwsSourceSettings, awsSourceSettings, type BrokerConfig, loadConfig } from './config.js';
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
@@ -43,38 +41,9 @@ export async function createBroker(
   if (missing.length > 0)
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
 
-  const googleKeys = createJwksResolver(new URL(config.GOOGLE_JWKS_URL), {
-    cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_SECONDS * 1000,
-    cooldownMs: config.JWKS_COOLDOWN_SECONDS * 1000,
-    timeoutMs: config.JWKS_TIMEOUT_MS,
-    staleMaxAgeMs: config.JWKS_STALE_MAX_AGE_SECONDS * 1000,
-    clock,
-  });
   return {
     exchange: {
-      // A caller path runs only when the policy names such callers: an unused path forwards nothing.
-      ...(policy.callerKinds.has('aws-iam')
-        ? {
-            signedRequests: createAwsIamVerifier({
-              audience: config.BROKER_AUDIENCE,
-              stsEndpoints: config.AWS_STS_ENDPOINTS,
-              timeoutMs: config.AWS_STS_TIMEOUT_MS,
-              maxTokenBytes: config.CALLER_TOKEN_MAX_BYTES,
-              clockSkewSeconds: config.CALLER_CLOCK_SKEW_SECONDS,
-              clock,
-            }),
-          }
-        : {}),
-      verifiers: [
-        createGoogleVerifier({
-          audience: config.BROKER_AUDIENCE,
-          keys: googleKeys,
-          clock,
-          clockSkewSeconds: config.CALLER_CLOCK_SKEW_SECONDS,
-          maxTokenBytes: config.CALLER_TOKEN_MAX_BYTES,
-          maxLifetimeSeconds: config.GOOGLE_TOKEN_MAX_LIFETIME_SECONDS,
-        }),
-      ],
+      ...createCallerVerifiers(config, policy, clock),
       policy,
       sources,
       entra: createEntraClient({

@@ -67,6 +67,39 @@ const httpsOrigins = z
 // Cognito identity and identity pool ids (protocols.md §C.2): `<region>:<guid>`, 1-55 characters.
 const COGNITO_ID = /^[\w-]+:[0-9a-f-]+$/;
 
+/** `[{"account": "<12 digits>", "issuer": "https://…", "jwksUrl"?: "https://…"}]`: AWS web identity issuers per account. */
+const webIdentityIssuers = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(
+        z
+          .object({
+            account: z.string().regex(/^\d{12}$/),
+            issuer: httpsUrl,
+            jwksUrl: httpsUrl.optional(),
+          })
+          .strict(),
+        { error: 'must be a JSON array of {account, issuer, jwksUrl?} with https URLs' },
+      )
+      .min(1)
+      .transform((entries) =>
+        entries.map((entry) => ({
+          account: entry.account,
+          issuer: entry.issuer.replace(/\/$/, ''),
+          jwksUrl: entry.jwksUrl ?? `${entry.issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
+        })),
+      ),
+  );
+
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
   .object({
@@ -97,6 +130,28 @@ const schema = z
     SOURCE_TIMEOUT_MS: positive(5000),
     AWS_STS_ENDPOINTS: httpsOrigins.prefault(DEFAULT_STS_ENDPOINTS),
     AWS_STS_TIMEOUT_MS: positive(5000),
+    AWS_WEB_IDENTITY_ISSUERS: webIdentityIssuers.optional(),
+    AWS_WEB_IDENTITY_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
+      .min(60, 'must be at least 60')
+      .max(3600, 'must be at most 3600 (sts:GetWebIdentityToken)')
+      .default(3600),
+    COGNITO_CALLER_POOL_IDS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter(Boolean),
+      )
+      .refine((items) => items.length > 0 && items.every((item) => COGNITO_ID.test(item)), {
+        message: 'must be identity pool ids (<region>:<guid>), separated by commas',
+      })
+      .optional(),
+    COGNITO_JWKS_URL: httpsUrl.default('https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
+    COGNITO_CALLER_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
+      .min(60, 'must be at least 60')
+      .max(86_400, 'must be at most 86400')
+      .default(3600),
     AWS_REGION: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')

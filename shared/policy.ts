@@ -56,7 +56,40 @@ const awsIamCaller = z
     message: 'an aws-iam caller names a role or a user, not both',
   });
 
-const callerEntry = z.discriminatedUnion('kind', [googleCaller, awsIamCaller]);
+const awsWebIdentityCaller = z
+  .object({
+    kind: z.literal('aws-web-identity'),
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
+    role: z.string().regex(AWS_NAME, 'must be an IAM role name').optional(),
+    user: z.string().regex(AWS_NAME, 'must be an IAM user name').optional(),
+    arn: z.string().startsWith('arn:', 'must be an ARN').optional(),
+    orgId: z.string().min(1).optional(),
+    ouPath: z.string().min(1).optional(),
+    principalTags: z.record(z.string(), z.string()).optional(),
+  })
+  .strict()
+  .refine((caller) => [caller.role, caller.user, caller.arn].some((v) => v !== undefined), {
+    message:
+      'an aws-web-identity caller needs "role", "user" or "arn"; an account alone admits every principal in it',
+  })
+  .refine((caller) => caller.role === undefined || caller.user === undefined, {
+    message: 'an aws-web-identity caller names a role or a user, not both',
+  });
+
+const cognitoCaller = z
+  .object({
+    kind: z.literal('cognito'),
+    identityPool: z.string().regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity pool id (<region>:<guid>)'),
+    identity: z.string().regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity id (<region>:<guid>)'),
+  })
+  .strict();
+
+const callerEntry = z.discriminatedUnion('kind', [
+  googleCaller,
+  awsIamCaller,
+  awsWebIdentityCaller,
+  cognitoCaller,
+]);
 type CallerEntry = z.infer<typeof callerEntry>;
 
 const target = z
@@ -170,6 +203,20 @@ function callerMatches(rule: CallerEntry, caller: CallerPrincipal): boolean {
       (rule.email === undefined || rule.email === caller.email) &&
       (rule.projectId === undefined || rule.projectId === caller.projectId)
     );
+  }
+  if (rule.kind === 'aws-web-identity' && caller.kind === 'aws-web-identity') {
+    return (
+      rule.account === caller.account &&
+      (rule.role === undefined || (caller.type === 'role' && rule.role === caller.name)) &&
+      (rule.user === undefined || (caller.type === 'user' && rule.user === caller.name)) &&
+      (rule.arn === undefined || rule.arn === caller.subject) &&
+      (rule.orgId === undefined || rule.orgId === caller.orgId) &&
+      (rule.ouPath === undefined || rule.ouPath === caller.ouPath) &&
+      Object.entries(rule.principalTags ?? {}).every(([key, value]) => caller.principalTags[key] === value)
+    );
+  }
+  if (rule.kind === 'cognito' && caller.kind === 'cognito') {
+    return rule.identityPool === caller.identityPool && rule.identity === caller.subject;
   }
   if (rule.kind === 'aws-iam' && caller.kind === 'aws-iam') {
     return (

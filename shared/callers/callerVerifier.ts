@@ -34,8 +34,35 @@ export interface AwsIamPrincipal {
   userId: string;
 }
 
+/** An AWS role or user, proven by the web identity JWT its account's issuer signed (protocols.md §C.5). */
+export interface AwsWebIdentityPrincipal {
+  kind: 'aws-web-identity';
+  /** The token's `sub`: the role's ARN (`arn:aws:iam::<acct>:role/<path><name>`) or a user's. */
+  subject: string;
+  /** The account's issuer, `https://<id>.tokens.sts.global.api.aws`. */
+  issuer: string;
+  account: string;
+  type: 'role' | 'user';
+  /** The role's or user's name, without its path. */
+  name: string;
+  /** AWS Organizations claims, when the account is in an organization. */
+  orgId: string | undefined;
+  ouPath: string | undefined;
+  /** The principal's IAM tags, as the token carries them. */
+  principalTags: Readonly<Record<string, string>>;
+}
+
+/** An identity of an Amazon Cognito identity pool, proven by the pool's OpenID token (protocols.md §C.3). */
+export interface CognitoPrincipal {
+  kind: 'cognito';
+  /** The IdentityId (`<region>:<guid>`). */
+  subject: string;
+  /** The token's `aud`: the identity pool's id. */
+  identityPool: string;
+}
+
 /** Who called the broker, after verification. Later issues add SPIFFE and other principals. */
-export type CallerPrincipal = GooglePrincipal | AwsIamPrincipal;
+export type CallerPrincipal = GooglePrincipal | AwsIamPrincipal | AwsWebIdentityPrincipal | CognitoPrincipal;
 
 export interface VerifiedCaller {
   principal: CallerPrincipal;

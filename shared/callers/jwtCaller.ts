@@ -55,9 +55,13 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
         throw refuseCaller("The subject token's header names no signing key ('kid').");
       if (typeof header.typ !== 'string' || !typs.has(normaliseTyp(header.typ)))
         throw refuseCaller("The subject token's 'typ' claim is missing or invalid.");
+      // The dispatcher picks a verifier by `iss`; checked again so a key set is only ever asked for its own issuer.
+      const issuer = unverified.iss;
+      if (typeof issuer !== 'string' || !options.issuers.includes(issuer))
+        throw refuseCaller(`The subject token was not issued by ${options.issuerName}.`);
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, options.keysFor(unverified.iss as string), {
+        ({ payload } = await jwtVerify(token, options.keysFor(issuer), {
           issuer: [...options.issuers],
           audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
           algorithms: [...options.algorithms],

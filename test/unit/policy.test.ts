@@ -3,7 +3,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AwsIamPrincipal, GooglePrincipal } from '../../shared/callers/callerVerifier.js';
+import type {
+  AwsIamPrincipal,
+  AwsWebIdentityPrincipal,
+  CognitoPrincipal,
+  GooglePrincipal,
+} from '../../shared/callers/callerVerifier.js';
 import { compilePolicy, loadPolicyFile, type PolicyError } from '../../shared/policy.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -275,5 +280,76 @@ describe('aws-iam callers', () => {
     [{ kind: 'aws-iam', account: '111122223333', role: 'a', region: 'x' }, 'region'],
   ])('refuses %j', (entry, problem) => {
     expect(() => withCallers(entry)).toThrow(problem);
+  });
+});
+
+describe('aws-web-identity and cognito callers', () => {
+  const role: AwsWebIdentityPrincipal = {
+    kind: 'aws-web-identity',
+    subject: 'arn:aws:iam::111122223333:role/service/payments-app',
+    issuer: 'https://x.tokens.sts.global.api.aws',
+    account: '111122223333',
+    type: 'role',
+    name: 'payments-app',
+    orgId: 'o-abc123',
+    ouPath: 'o-abc123/r-root/ou-prod/',
+    principalTags: { team: 'payments', env: 'prod' },
+  };
+  const identity: CognitoPrincipal = {
+    kind: 'cognito',
+    subject: 'eu-west-1:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+    identityPool: 'eu-west-1:0d3c2b1a-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+  };
+  const decide = (entry: unknown, principal: AwsWebIdentityPrincipal | CognitoPrincipal) =>
+    compilePolicy({
+      ...document(),
+      rules: [{ name: 'r', callers: [entry], targets: ['vault-reader'] }],
+    }).decide(principal, 'vault-reader', undefined).allowed;
+  const web = { kind: 'aws-web-identity', account: '111122223333' };
+
+  it.each([
+    [
+      'the role, org and OU',
+      { ...web, role: 'payments-app', orgId: 'o-abc123', ouPath: 'o-abc123/r-root/ou-prod/' },
+      true,
+    ],
+    ['the exact ARN with a tag', { ...web, arn: role.subject, principalTags: { team: 'payments' } }, true],
+    ['a tag with another value', { ...web, role: 'payments-app', principalTags: { env: 'dev' } }, false],
+    ['another organization', { ...web, role: 'payments-app', orgId: 'o-other' }, false],
+    [
+      'an aws-iam entry for the same role',
+      { kind: 'aws-iam', account: '111122223333', role: 'payments-app' },
+      false,
+    ],
+  ])('aws-web-identity: %s matches is %s', (_name, entry, allowed) => {
+    expect(decide(entry, role)).toBe(allowed);
+  });
+
+  it.each([
+    [
+      'the pool and identity',
+      { kind: 'cognito', identityPool: identity.identityPool, identity: identity.subject },
+      true,
+    ],
+    [
+      'another identity of the pool',
+      {
+        kind: 'cognito',
+        identityPool: identity.identityPool,
+        identity: 'eu-west-1:00000000-0000-4000-8000-000000000000',
+      },
+      false,
+    ],
+  ])('cognito: %s matches is %s', (_name, entry, allowed) => {
+    expect(decide(entry, identity)).toBe(allowed);
+  });
+
+  it.each([
+    [{ ...web }, 'an account alone admits every principal in it'],
+    [{ kind: 'cognito', identityPool: identity.identityPool }, 'identity'],
+  ])('refuses %j', (entry, problem) => {
+    expect(() =>
+      compilePolicy({ ...document(), rules: [{ name: 'r', callers: [entry], targets: ['vault-reader'] }] }),
+    ).toThrow(problem);
   });
 });
