@@ -18,6 +18,9 @@ export const AWS_DEMO = {
     brokerUserId: 'token-broker',
     /** Pinned so the Entra stand-in's federated credential can name it before the broker first asks. */
     brokerIdentityId: 'eu-west-1:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d',
+    /** The demo caller's developer user and identity, pinned so the policy can name it. */
+    callerUserId: 'demo-caller',
+    callerIdentityId: 'eu-west-1:3c2b1a0f-9e8d-4c7b-8a6f-5e4d3c2b1a0f',
   },
 } as const;
 

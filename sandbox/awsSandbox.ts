@@ -24,6 +24,8 @@ export interface AwsEndpoints {
   callerRole: { arn: string } & AwsCredentials;
   /** A role in the same account that no rule names. */
   strangerRole: { arn: string } & AwsCredentials;
+  /** The identity pool, and the demo caller's developer identity in it, which the policy admits. */
+  cognitoPool: { id: string; developerProvider: string; callerUserId: string; callerIdentityId: string };
 }
 
 export interface RunningAwsSandbox {
@@ -34,7 +36,8 @@ export interface RunningAwsSandbox {
   /** The broker's environment: the STS allow-list always; its AWS identity when it runs on AWS. */
   brokerEnv(source: AwsTokenSource | null): Record<string, string>;
   endpoints(source: AwsTokenSource | null): AwsEndpoints;
-  callerRole: { account: string; role: string };
+  /** The demo callers the policy admits: the role (as aws-iam and aws-web-identity) and the Cognito identity. */
+  callers: { account: string; role: string; identityPool: string; identity: string };
   closers: Array<() => Promise<void>>;
 }
 
@@ -64,7 +67,10 @@ export async function startAwsSandbox(options: {
           id: pool.poolId,
           account: AWS_DEMO.account,
           developerProviderName: pool.developerProvider,
-          identities: [{ id: pool.brokerIdentityId, developerUserId: pool.brokerUserId }],
+          identities: [
+            { id: pool.brokerIdentityId, developerUserId: pool.brokerUserId },
+            { id: pool.callerIdentityId, developerUserId: pool.callerUserId },
+          ],
         },
       ],
       // The observed JWS/RS512 header is refused by the Entra stand-in (AADSTS5002727; sandbox/aws/README.md),
@@ -99,6 +105,11 @@ export async function startAwsSandbox(options: {
       brokerEnv: (source) => ({
         AWS_STS_ENDPOINTS: new URL(sts.url).origin,
         AWS_EC2_METADATA_DISABLED: 'true',
+        AWS_WEB_IDENTITY_ISSUERS: JSON.stringify([
+          { account: AWS_DEMO.account, issuer: webIdentity.issuer, jwksUrl: webIdentity.jwksUrl },
+        ]),
+        COGNITO_CALLER_POOL_IDS: pool.poolId,
+        COGNITO_JWKS_URL: cognito.jwksUrl,
         ...(source
           ? {
               AWS_REGION: AWS_DEMO.region,
@@ -122,8 +133,19 @@ export async function startAwsSandbox(options: {
         brokerTokenSource: source,
         callerRole: role('caller'),
         strangerRole: role('stranger'),
+        cognitoPool: {
+          id: pool.poolId,
+          developerProvider: pool.developerProvider,
+          callerUserId: pool.callerUserId,
+          callerIdentityId: pool.callerIdentityId,
+        },
       }),
-      callerRole: { account: AWS_DEMO.account, role: AWS_DEMO.caller.role },
+      callers: {
+        account: AWS_DEMO.account,
+        role: AWS_DEMO.caller.role,
+        identityPool: pool.poolId,
+        identity: pool.callerIdentityId,
+      },
       closers,
     };
   } catch (error) {

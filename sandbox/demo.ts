@@ -101,7 +101,7 @@ export function demoIds(seed: DirectorySeed): {
 export function demoPolicy(
   ids: ReturnType<typeof demoIds>,
   source: 'gcpMetadata' | 'aws' = 'gcpMetadata',
-  awsCaller?: { account: string; role: string },
+  awsCallers?: { account: string; role: string; identityPool: string; identity: string },
 ): unknown {
   return {
     version: 1,
@@ -128,11 +128,15 @@ export function demoPolicy(
         callers: [{ kind: 'google', subject: DEMO.caller.uniqueId, email: DEMO.caller.email }],
         targets: [DEMO.target, DEMO.managedIdentityTarget],
       },
-      ...(awsCaller
+      ...(awsCallers
         ? [
             {
               name: 'demo-aws-caller',
-              callers: [{ kind: 'aws-iam', account: awsCaller.account, role: awsCaller.role }],
+              callers: [
+                { kind: 'aws-iam', account: awsCallers.account, role: awsCallers.role },
+                { kind: 'aws-web-identity', account: awsCallers.account, role: awsCallers.role },
+                { kind: 'cognito', identityPool: awsCallers.identityPool, identity: awsCallers.identity },
+              ],
               targets: [DEMO.target, DEMO.managedIdentityTarget],
             },
           ]

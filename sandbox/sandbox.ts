@@ -196,7 +196,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     closers.push(entra.close);
 
     const policyPath = path.join(options.stateDir, 'policy.json');
-    const policy = demoPolicy(ids, awsSource ? 'aws' : 'gcpMetadata', aws.callerRole);
+    const policy = demoPolicy(ids, awsSource ? 'aws' : 'gcpMetadata', aws.callers);
     await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
     const brokerUrl = `http://127.0.0.1:${options.ports.broker}`;
     const audience = brokerUrl;

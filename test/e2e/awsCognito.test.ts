@@ -1,6 +1,10 @@
 // End to end with the broker on AWS, its assertion from the Cognito stand-in through
 // @aws-sdk/client-cognito-identity (issue 8): an AWS caller proving itself with a SigV4-signed
 // GetCallerIdentity and a GCP caller, both served; each bad AWS input with its exact answer.
+import {
+  CognitoIdentityClient,
+  GetOpenIdTokenForDeveloperIdentityCommand,
+} from '@aws-sdk/client-cognito-identity';
 import { GoogleAuth } from 'google-auth-library';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +109,32 @@ describe('a broker on AWS, its assertion from Cognito', () => {
     });
 
     expect(answer.status).toBe(200);
+  });
+
+  it('serves a caller presenting its Cognito identity, from the developer-authenticated flow', async () => {
+    const { aws } = e2e.endpoints;
+    const cognito = new CognitoIdentityClient({
+      endpoint: aws.cognitoEndpoint,
+      region: aws.region,
+      credentials: aws.callerRole,
+    });
+    const { IdentityId, Token } = await cognito.send(
+      new GetOpenIdTokenForDeveloperIdentityCommand({
+        IdentityPoolId: aws.cognitoPool.id,
+        Logins: { [aws.cognitoPool.developerProvider]: aws.cognitoPool.callerUserId },
+        TokenDuration: 900,
+      }),
+    );
+    e2e.secrets.add(Token as string);
+
+    const answer = await exchange(e2e, {
+      subject_token: Token as string,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    });
+
+    expect(IdentityId).toBe(aws.cognitoPool.callerIdentityId);
+    expect(answer.status).toBe(200);
+    expect(e2e.launched.output()).toContain(`"caller":"cognito:${aws.cognitoPool.callerIdentityId}"`);
   });
 
   it('refuses a role the policy does not name with 403', async () => {

@@ -1,6 +1,7 @@
 // End to end with the broker on AWS, its assertion from sts:GetWebIdentityToken through
 // @aws-sdk/client-sts (issue 8): an AWS caller served, and a disabled outbound federation reported
 // as the retryable 503 the contract gives, readiness false, and the fix in the log.
+import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsE2e, admin, awsSubjectToken, exchange, launchOnAws, leakedSecrets, stop } from './awsKit.js';
 
@@ -57,6 +58,37 @@ describe('a broker on AWS, its assertion from sts:GetWebIdentityToken', () => {
     expect(answer.status).toBe(200);
     expect(again.body.access_token).toBe(answer.body.access_token);
     expect(sts.counters).toEqual({ GetCallerIdentity: 2, GetWebIdentityToken: 1 });
+  });
+
+  it('serves an AWS caller presenting its own web identity token, and refuses one for another audience', async () => {
+    const { aws, broker } = e2e.endpoints;
+    const sts = new STSClient({ endpoint: aws.stsEndpoint, region: aws.region, credentials: aws.callerRole });
+    const tokenFor = async (audience: string, SigningAlgorithm: 'RS256' | 'ES384') => {
+      const { WebIdentityToken } = await sts.send(
+        new GetWebIdentityTokenCommand({ Audience: [audience], SigningAlgorithm, DurationSeconds: 300 }),
+      );
+      e2e.secrets.add(WebIdentityToken as string);
+      return WebIdentityToken as string;
+    };
+    const jwt = { subject_token_type: 'urn:ietf:params:oauth:token-type:jwt' };
+
+    const granted = await exchange(e2e, { ...jwt, subject_token: await tokenFor(broker.audience, 'ES384') });
+    const elsewhere = await exchange(e2e, {
+      ...jwt,
+      subject_token: await tokenFor('api://AzureADTokenExchange', 'RS256'),
+    });
+
+    expect(granted.status).toBe(200);
+    expect(e2e.launched.output()).toContain(
+      `"caller":"aws-web-identity:arn:aws:iam::${aws.callerRole.arn.split(':')[4]}:role/demo-caller"`,
+    );
+    expect(elsewhere).toMatchObject({
+      status: 401,
+      body: {
+        error: 'invalid_grant',
+        error_description: `The subject token's audience is not this broker's audience (${broker.audience}).`,
+      },
+    });
   });
 
   it('keeps every token, signed request, signature and AWS secret out of the logs', () => {
