@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttackKit,
   createAttackKit,
+  describeRefusal,
   expectAnswer,
   JWT_ATTACK_CASES,
   type JwtCallerProfile,
   publishAttackKeys,
-  type Refusal,
   runJwtAttackCases,
 } from './jwtAttacks.js';
 import {
@@ -28,31 +28,6 @@ let profile: JwtCallerProfile;
 let attack: AttackKit;
 const seen = new Set<string>();
 
-/** The Google verifier's words for each refusal (shared/callers/google.ts, jwtShape.ts). */
-function describeGoogleRefusal(audience: string) {
-  return (refusal: Refusal): string => {
-    if (typeof refusal === 'object') {
-      return 'shape' in refusal
-        ? `The subject token was refused: ${refusal.shape}.`
-        : `The subject token's '${refusal.claim}' claim is missing or invalid.`;
-    }
-    return {
-      algorithm: 'The subject token uses an algorithm that is not allowed.',
-      unknownKey: 'The subject token is signed with an unknown key.',
-      signature: "The subject token's signature does not verify.",
-      notJwt: 'The subject token is not a valid JWT.',
-      expired: 'The subject token has expired.',
-      notYetValid: 'The subject token is not valid yet.',
-      issuedAt: 'The subject token was issued in the future or is too old.',
-      audience: `The subject token's audience is not this broker's audience (${audience}).`,
-      manyAudiences: 'The subject token names more than one audience.',
-      issuer: "The subject token's issuer is not accepted by this broker.",
-      lifetime: "The subject token's lifetime is longer than 3600 seconds.",
-      noKid: "The subject token's header names no signing key ('kid').",
-    }[refusal];
-  };
-}
-
 beforeAll(async () => {
   [sandbox, tripwire] = await Promise.all([startHostileSandbox(), startTripwire()]);
   const { endpoints } = sandbox;
@@ -70,7 +45,10 @@ beforeAll(async () => {
     claims: (now) => admittedGoogleClaims(endpoints, now),
     request: { audience: endpoints.demo.target, scope: endpoints.demo.scope },
     keys,
-    describe: describeGoogleRefusal(endpoints.broker.audience),
+    describe: describeRefusal({
+      audienceName: `this broker's audience (${endpoints.broker.audience})`,
+      maxLifetimeSeconds: 3600,
+    }),
   };
   attack = createAttackKit(profile, tripwire, endpoints.google.jwksUrl);
 });

@@ -152,6 +152,31 @@ const header = (k: AttackKit, fields: Record<string, unknown>, kid = nativeKid(k
 const payloadOf = (k: AttackKit, overrides: Record<string, unknown> = {}) =>
   JSON.stringify({ ...k.profile.claims(k.now), ...overrides });
 
+/** The JWT verifiers' words for each refusal (shared/callers/jwtCaller.ts, jwtShape.ts, the dispatcher). */
+export function describeRefusal(words: { audienceName: string; maxLifetimeSeconds: number }) {
+  return (refusal: Refusal): string => {
+    if (typeof refusal === 'object') {
+      return 'shape' in refusal
+        ? `The subject token was refused: ${refusal.shape}.`
+        : `The subject token's '${refusal.claim}' claim is missing or invalid.`;
+    }
+    return {
+      algorithm: 'The subject token uses an algorithm that is not allowed.',
+      unknownKey: 'The subject token is signed with an unknown key.',
+      signature: "The subject token's signature does not verify.",
+      notJwt: 'The subject token is not a valid JWT.',
+      expired: 'The subject token has expired.',
+      notYetValid: 'The subject token is not valid yet.',
+      issuedAt: 'The subject token was issued in the future or is too old.',
+      audience: `The subject token's audience is not ${words.audienceName}.`,
+      manyAudiences: 'The subject token names more than one audience.',
+      issuer: "The subject token's issuer is not accepted by this broker.",
+      lifetime: `The subject token's lifetime is longer than ${words.maxLifetimeSeconds} seconds.`,
+      noKid: "The subject token's header names no signing key ('kid').",
+    }[refusal];
+  };
+}
+
 /** Publishes the keys every profile's cases need; call before the broker first reads the issuer's JWKS. */
 export async function publishAttackKeys(issuer: IssuerControl): Promise<AttackKeys> {
   const [rs256, es256, weakRsa, encryptionUse, encryptOnlyOps, otherAlg, unpublished] = await Promise.all([
