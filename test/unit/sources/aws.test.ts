@@ -1,0 +1,199 @@
+// The AWS token sources over the real SDKs against the STS and Cognito stand-ins (issue 8): the
+// broker's own assertion from sts:GetWebIdentityToken and from both Cognito flows, fetched once while
+// fresh, and failures that name the fix but no URL, key or token.
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CognitoStandIn, startCognitoStandIn } from '../../../sandbox/aws/cognito.js';
+import { AwsDirectory, type AwsPrincipalSeed } from '../../../sandbox/aws/model.js';
+import { type StsStandIn, startStsStandIn } from '../../../sandbox/aws/sts.js';
+import { createCertificateAuthority, trustCertificateAuthority } from '../../../sandbox/lib/tls.js';
+import { createAwsWebIdentitySource } from '../../../shared/sources/awsWebIdentity.js';
+import { createCognitoSource } from '../../../shared/sources/cognito.js';
+import { SourceError } from '../../../shared/sources/tokenSource.js';
+
+const REGION = 'eu-west-1';
+const ACCOUNT = '111122223333';
+const DISABLED_ACCOUNT = '444455556666';
+const POOL = 'eu-west-1:0d3c2b1a-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+const BROKER_IDENTITY = 'eu-west-1:7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d';
+const GUEST_POOL = 'eu-west-1:1d3c2b1a-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+const GUEST_IDENTITY = 'eu-west-1:8a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d';
+const role = (account: string, key: string): AwsPrincipalSeed => ({
+  kind: 'role',
+  account,
+  name: 'token-broker',
+  uniqueId: `AROA${key}000000000000`,
+  sessionName: 'fn',
+  accessKeyId: `ASIA${key}00000000000000`,
+  secretAccessKey: `secret-${key}-0000000000000000000000000000`,
+  sessionToken: `session-${key}`,
+});
+const BROKER = role(ACCOUNT, 'BROKER');
+const ELSEWHERE = role(DISABLED_ACCOUNT, 'ELSEWH');
+const clock = { now: () => Date.now() };
+
+let sts: StsStandIn;
+let cognito: CognitoStandIn;
+
+const useCredentials = (principal: AwsPrincipalSeed) =>
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: principal.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: principal.secretAccessKey,
+    AWS_SESSION_TOKEN: principal.sessionToken,
+  });
+
+beforeAll(async () => {
+  const ca = await createCertificateAuthority();
+  trustCertificateAuthority(ca.certPem);
+  const tls = await ca.issue(['localhost', '127.0.0.1']);
+  const directory = new AwsDirectory({
+    partition: 'aws',
+    region: REGION,
+    accounts: [{ id: ACCOUNT, outboundWebIdentityFederation: true }, { id: DISABLED_ACCOUNT }],
+    principals: [BROKER, ELSEWHERE],
+  });
+  sts = await startStsStandIn({ tls, directory, region: REGION });
+  cognito = await startCognitoStandIn({
+    tls,
+    region: REGION,
+    directory,
+    pools: [
+      {
+        id: POOL,
+        account: ACCOUNT,
+        developerProviderName: 'broker.test',
+        identities: [{ id: BROKER_IDENTITY, developerUserId: 'broker' }],
+      },
+      {
+        id: GUEST_POOL,
+        account: ACCOUNT,
+        allowUnauthenticatedIdentities: true,
+        identities: [{ id: GUEST_IDENTITY }],
+      },
+    ],
+    tokenHeader: { typ: 'JWT', alg: 'RS256' },
+  });
+  // The SDK reads these itself, as the broker's deployment sets them.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_ENDPOINT_URL_COGNITO_IDENTITY: cognito.url,
+  });
+});
+afterAll(async () => {
+  await sts?.close();
+  await cognito?.close();
+});
+
+describe('webIdentity source', () => {
+  const source = () =>
+    createAwsWebIdentitySource({
+      audience: 'api://AzureADTokenExchange',
+      region: REGION,
+      durationSeconds: 900,
+      timeoutMs: 5000,
+      clock,
+    });
+
+  it("returns the broker role's web identity token for Entra, fetched once while fresh", async () => {
+    useCredentials(BROKER);
+    sts.resetCounters();
+    const webIdentity = source();
+
+    const first = await webIdentity.getAssertion();
+    const second = await webIdentity.getAssertion();
+
+    expect(second).toBe(first);
+    expect(sts.counters()).toEqual({ GetWebIdentityToken: 1 });
+    expect(first).toMatchObject({
+      issuer: sts.webIdentityIssuers.get(ACCOUNT)?.issuer,
+      subject: `arn:aws:iam::${ACCOUNT}:role/token-broker`,
+    });
+    const claims = decodeJwt(first.token);
+    expect(claims).toMatchObject({ aud: 'api://AzureADTokenExchange' });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(900);
+    expect(first.expiresAtMs).toBe((claims.exp as number) * 1000);
+  });
+
+  it('names the fix when the account has not enabled outbound federation, and no key or URL', async () => {
+    useCredentials(ELSEWHERE);
+
+    const error = await source()
+      .getAssertion()
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).reason).toBe(
+      "STS refused: outbound web identity federation is disabled in the broker's AWS account; enable it once with iam:EnableOutboundWebIdentityFederation",
+    );
+    expect((error as SourceError).message).not.toMatch(/ASIA|secret|127\.0\.0\.1/);
+  });
+});
+
+describe('cognito source', () => {
+  it('developer flow: the broker identity pinned for its developer user, signed with its IAM keys', async () => {
+    useCredentials(BROKER);
+    const developer = createCognitoSource({
+      region: REGION,
+      flow: {
+        kind: 'developer',
+        identityPoolId: POOL,
+        providerName: 'broker.test',
+        userId: 'broker',
+        tokenDurationSeconds: 900,
+      },
+      timeoutMs: 5000,
+      clock,
+    });
+
+    const assertion = await developer.getAssertion();
+
+    expect(assertion).toMatchObject({
+      issuer: 'https://cognito-identity.amazonaws.com',
+      subject: BROKER_IDENTITY,
+    });
+    expect(decodeJwt(assertion.token)).toMatchObject({
+      aud: POOL,
+      amr: ['authenticated', 'broker.test', `broker.test:${POOL}:broker`],
+    });
+  });
+
+  it('basic flow: the configured identity, unsigned (a guest: anyone knowing its id could ask the same)', async () => {
+    const basic = createCognitoSource({
+      region: REGION,
+      flow: { kind: 'basic', identityId: GUEST_IDENTITY },
+      timeoutMs: 5000,
+      clock,
+    });
+
+    const assertion = await basic.getAssertion();
+
+    expect(assertion.subject).toBe(GUEST_IDENTITY);
+    expect(decodeJwt(assertion.token)).toMatchObject({ aud: GUEST_POOL, amr: ['unauthenticated'] });
+  });
+
+  it("reports Cognito throttling by the exception's name, retryable", async () => {
+    useCredentials(BROKER);
+    await fetch(`${cognito.url}/admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 400, type: 'TooManyRequestsException', message: 'Rate exceeded' }),
+    });
+    const developer = createCognitoSource({
+      region: REGION,
+      flow: {
+        kind: 'developer',
+        identityPoolId: POOL,
+        providerName: 'broker.test',
+        userId: 'broker',
+        tokenDurationSeconds: 900,
+      },
+      timeoutMs: 5000,
+      clock,
+    });
+
+    const error = await developer.getAssertion().catch((e: unknown) => e);
+    await fetch(`${cognito.url}/admin/faults`, { method: 'DELETE' });
+
+    expect((error as SourceError).reason).toBe('Cognito answered TooManyRequestsException (HTTP 400)');
+  });
+});
