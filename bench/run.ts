@@ -3,9 +3,11 @@
 // bounded in time (BENCH_DURATION_MS per run, BENCH_CONCURRENCY connections).
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
+import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import autocannon from 'autocannon';
 import { interrupt, launch, whenUp } from '../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
+import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -96,6 +98,39 @@ async function main(): Promise<void> {
     const health = await load('GET /api/health (host round trip)', { url: `${e.broker.url}/api/health` });
     const before = await exchanges();
     const cached = await load('POST /api/token, cached Entra token', tokenLoad(e.demo.target, e.demo.scope));
+
+    // Issue 8: the AWS caller paths in the same run, against the same cached Entra token. A signed
+    // GetCallerIdentity is checked by STS on every request (reused within its signing window here).
+    const awsForm = (subjectToken: string, subjectTokenType: string): LoadRequest => ({
+      url: e.broker.tokenUrl,
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token_type: subjectTokenType,
+        subject_token: subjectToken,
+        audience: e.demo.target,
+        scope: e.demo.scope,
+      }).toString(),
+    });
+    const signedRequest = await createAwsSubjectToken({
+      brokerAudience: e.broker.audience,
+      region: e.aws.region,
+      stsEndpoint: e.aws.stsEndpoint,
+      credentials: e.aws.callerRole,
+    });
+    const { WebIdentityToken: webIdentityToken } = await new STSClient({
+      endpoint: e.aws.stsEndpoint,
+      region: e.aws.region,
+      credentials: e.aws.callerRole,
+    }).send(new GetWebIdentityTokenCommand({ Audience: [e.broker.audience], SigningAlgorithm: 'RS256' }));
+    const awsIam = await load(
+      'POST /api/token, AWS caller (signed request)',
+      awsForm(signedRequest, 'urn:ietf:params:aws:token-type:aws4_request'),
+    );
+    const awsWebIdentity = await load(
+      'POST /api/token, AWS caller (web identity JWT)',
+      awsForm(webIdentityToken as string, 'urn:ietf:params:oauth:token-type:jwt'),
+    );
     const duringCached = (await exchanges()) - before;
     const refused = await load('POST /api/token, refused (wrong target)', tokenLoad('no-such-target'));
 
@@ -150,7 +185,7 @@ async function main(): Promise<void> {
     console.log(
       `\nBroker benchmark (autocannon): ${CONCURRENCY} connections, ${DURATION_MS} ms per run, loopback, Node ${process.version}\n`,
     );
-    for (const r of [health, cached, refused, slowEntra]) console.log(row(r));
+    for (const r of [health, cached, awsIam, awsWebIdentity, refused, slowEntra]) console.log(row(r));
     console.log('');
     console.log(
       `first exchange (caller verify + broker assertion + Entra over https): ${coldMs.toFixed(1)} ms`,
@@ -176,6 +211,12 @@ async function main(): Promise<void> {
     );
     console.log(
       `exchange with floods / alone, p50:                                   ${(percentile(beside, 50) / percentile(alone, 50)).toFixed(2)}`,
+    );
+    console.log(
+      `AWS signed request / GCP caller throughput:                          ${(awsIam.rps / cached.rps).toFixed(2)} (one STS round trip per request)`,
+    );
+    console.log(
+      `AWS web identity JWT / GCP caller throughput:                        ${(awsWebIdentity.rps / cached.rps).toFixed(2)}`,
     );
     console.log('reference (perf-reliability.md §0): bare node:http + RS256 verify ~9.4k req/s on one core;');
     console.log(
