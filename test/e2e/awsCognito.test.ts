@@ -28,7 +28,7 @@ const refused = (description: string) => ({
 });
 
 describe('a broker on AWS, its assertion from Cognito', () => {
-  it('pauses and answers 503 with Retry-After while Cognito throttles, asking Cognito once, then recovers', async () => {
+  it('pauses and answers 503 with Retry-After while Cognito throttles (asking it once) or refuses the login, then recovers', async () => {
     const { cognitoEndpoint } = e2e.endpoints.aws;
     await admin(cognitoEndpoint, 'POST', '/faults', {
       op: 'GetOpenIdTokenForDeveloperIdentity',
@@ -42,6 +42,16 @@ describe('a broker on AWS, its assertion from Cognito', () => {
     const calls = (await admin(cognitoEndpoint, 'GET', '/counters')) as Record<string, { requests: number }>;
     await admin(cognitoEndpoint, 'DELETE', '/faults');
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the first backoff after a failure is at most 1 s
+    // Then Cognito refuses the broker's login outright: the same retryable answer, the reason in the log.
+    await admin(cognitoEndpoint, 'POST', '/faults', {
+      op: 'GetOpenIdTokenForDeveloperIdentity',
+      status: 400,
+      type: 'NotAuthorizedException',
+      message: "Logins don't match.",
+    });
+    const refusedLogin = await exchange(e2e, { subject_token: await awsSubjectToken(e2e) });
+    await admin(cognitoEndpoint, 'DELETE', '/faults');
+    await new Promise((resolve) => setTimeout(resolve, 2100)); // the second backoff is at most 2 s
     const recovered = await exchange(e2e, { subject_token: await awsSubjectToken(e2e) });
 
     expect(throttled).toMatchObject({
@@ -56,6 +66,10 @@ describe('a broker on AWS, its assertion from Cognito', () => {
     expect(calls.GetOpenIdTokenForDeveloperIdentity?.requests).toBe(1);
     expect(e2e.launched.output()).toMatch(
       /"sourceProblem":"Cognito answered TooManyRequestsException \(HTTP 400\)"/,
+    );
+    expect(refusedLogin.status).toBe(503);
+    expect(e2e.launched.output()).toContain(
+      '"sourceProblem":"Cognito refused: the identity pool does not accept the broker\'s login or identity"',
     );
     expect(recovered.status).toBe(200);
   });

@@ -371,6 +371,29 @@ describe('the aws-iam path against hostile signed requests', () => {
     });
   });
 
+  it('answers STS saying the session expired with 401 naming ExpiredToken', async () => {
+    await fetch(`${sandbox.endpoints.aws.stsEndpoint}/admin/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        status: 403,
+        code: 'ExpiredToken',
+        message: 'The security token included in the request is expired',
+        count: 1,
+      }),
+    });
+
+    const answer = await exchange(await signed());
+
+    expect({ status: answer.status, body: answer.json }).toEqual({
+      status: 401,
+      body: {
+        error: 'invalid_grant',
+        error_description: 'AWS STS refused the signed request (ExpiredToken).',
+      },
+    });
+  });
+
   it('contacted nothing but the allow-listed STS', () => {
     expect(tripwire.connections()).toBe(0);
   });

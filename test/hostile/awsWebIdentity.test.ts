@@ -1,10 +1,11 @@
 // The aws-web-identity caller path against every JWT attack of perf-reliability.md §2.5 (issue 8), with
 // tokens the demo account's web identity issuer (in the STS stand-in) signs through its admin route.
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttackKit,
   createAttackKit,
   describeRefusal,
+  expectAnswer,
   JWT_ATTACK_CASES,
   type JwtCallerProfile,
   publishAttackKeys,
@@ -64,4 +65,37 @@ afterAll(async () => {
 
 describe('the aws-web-identity caller path against perf-reliability.md §2.5 (#0–#63) and §4.2 B8', () => {
   runJwtAttackCases(JWT_ATTACK_CASES, () => ({ sandbox, attack }), seen);
+});
+
+describe('the aws-web-identity caller path against its own hostile tokens', () => {
+  it.each([
+    [
+      "another account's issuer",
+      { iss: 'https://0f0e0d0c-0b0a-4909-8807-060504030201.tokens.sts.global.api.aws' },
+      "The subject token's issuer is not accepted by this broker.",
+    ],
+    [
+      'the claims of another account',
+      { 'https://sts.amazonaws.com/': { aws_account: '999988887777' } },
+      "The subject token's account is not the account of its issuer.",
+    ],
+    [
+      'a session ARN as subject',
+      { sub: 'arn:aws:sts::111122223333:assumed-role/demo-caller/s' },
+      "The subject token's 'sub' is not an IAM role or user ARN.",
+    ],
+  ])('refuses %s, validly signed', async (_name, overrides, description) => {
+    const token = await attack.valid(overrides);
+    seen.add(token);
+
+    const answer = await sandbox.exchange({ subject_token: token, ...attack.profile.request });
+
+    expectAnswer(answer, { status: 401, error: 'invalid_grant', description }, attack.profile, token);
+  });
+
+  it('contacted no URL planted in any token, and logged none of them', () => {
+    expect(tripwire.connections()).toBe(0);
+    for (const token of seen)
+      if (token.length > 40) expect(sandbox.output()).not.toContain(token.trim().slice(0, 60));
+  });
 });
