@@ -172,6 +172,7 @@ const schema = z
     COGNITO_IDENTITY_ID: z.string().regex(COGNITO_ID, 'must be an identity id (<region>:<guid>)').optional(),
     COGNITO_TOKEN_DURATION_SECONDS: positiveInteger
       .min(600, 'must be at least 600 (the source refreshes 300 s before expiry)')
+      // GetOpenIdTokenForDeveloperIdentity's maximum, inside Entra's 25-hour assertion lifetime (AADSTS70023).
       .max(86_400, 'must be at most 86400 (GetOpenIdTokenForDeveloperIdentity)')
       .default(900),
   })
