@@ -30,14 +30,15 @@ Try it, as the demo caller on its GCP VM:
 
 As the demo AWS caller (role ${e.aws.callerRole.arn}), with the SDK's signer:
 
-  AWS_ACCESS_KEY_ID=${e.aws.callerRole.accessKeyId} AWS_SECRET_ACCESS_KEY=... AWS_SESSION_TOKEN=... \\
+  R=.aws.callerRole; E=${path.join(path.dirname(e.caCertificate), 'endpoints.json')}   # needs jq
+  AWS_ACCESS_KEY_ID=$(jq -r $R.accessKeyId $E) AWS_SECRET_ACCESS_KEY=$(jq -r $R.secretAccessKey $E) \\
+  AWS_SESSION_TOKEN=$(jq -r $R.sessionToken $E) AWS_EC2_METADATA_DISABLED=true \\
   NODE_EXTRA_CA_CERTS=${e.caCertificate} node --input-type=module -e "
     import { createAwsSubjectToken } from './dist/shared/client/awsSubjectToken.js';
     const token = await createAwsSubjectToken({ brokerAudience: '${e.broker.audience}', region: '${e.aws.region}', stsEndpoint: '${e.aws.stsEndpoint}' });
     const body = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request', subject_token: token, audience: '${e.demo.target}', scope: '${e.demo.scope}' });
     console.log(await (await fetch('${e.broker.tokenUrl}', { method: 'POST', body })).json());"
-  (the full keys are in endpoints.json, aws.callerRole)
 
 Ctrl-C stops everything.
 `;
