@@ -43,15 +43,16 @@ const DEFAULT_STS_ENDPOINTS = [
   ].map((region) => `https://sts.${region}.amazonaws.com`),
 ].join(',');
 
+/** A comma-separated list, trimmed, empty items dropped. */
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
 /** A comma-separated list of https origins (no path, query or credentials), parsed to origins. */
-const httpsOrigins = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  )
+const httpsOrigins = commaList
   .refine((items) => items.length > 0, 'must name at least one https origin')
   .refine(
     (items) =>
@@ -135,14 +136,7 @@ const schema = z
       .min(60, 'must be at least 60')
       .max(3600, 'must be at most 3600 (sts:GetWebIdentityToken)')
       .default(3600),
-    COGNITO_CALLER_POOL_IDS: z
-      .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .map((item) => item.trim())
-          .filter(Boolean),
-      )
+    COGNITO_CALLER_POOL_IDS: commaList
       .refine((items) => items.length > 0 && items.every((item) => COGNITO_ID.test(item)), {
         message: 'must be identity pool ids (<region>:<guid>), separated by commas',
       })

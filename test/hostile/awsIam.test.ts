@@ -1,28 +1,19 @@
 // The aws-iam caller path against hostile signed requests (issue 8), over the sandbox's sockets with
 // the STS stand-in verifying signatures for real: forged serialisations, endpoints and queries, broken
 // bindings, bad signatures. A tripwire proves no request reaches anything but the allow-listed STS.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createAwsSubjectToken } from '../../shared/client/awsSubjectToken.js';
-import {
-  type HostileSandbox,
-  isContractError,
-  startHostileSandbox,
-  startTripwire,
-  type Tripwire,
-} from './kit.js';
+import { type HostileSandbox, isContractError, type Tripwire, useSandboxAndTripwire } from './kit.js';
 
+const running = useSandboxAndTripwire();
 let sandbox: HostileSandbox;
 let tripwire: Tripwire;
 const secrets = new Set<string>();
 
 beforeAll(async () => {
-  [sandbox, tripwire] = await Promise.all([startHostileSandbox(), startTripwire()]);
+  ({ sandbox, tripwire } = running);
   const { callerRole } = sandbox.endpoints.aws;
   secrets.add(callerRole.secretAccessKey).add(callerRole.sessionToken);
-});
-afterAll(async () => {
-  await sandbox?.close();
-  await tripwire?.close();
 });
 
 type Serialised = { url: string; method: string; headers: Array<{ key: string; value: string }> };

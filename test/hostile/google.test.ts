@@ -1,7 +1,7 @@
 // The Google caller path against every JWT attack of perf-reliability.md §2.5 and its own hostile
 // tokens (issue 7), over the sandbox's real sockets, with tokens the Google issuer stand-in signed
 // through its sandbox-only admin route. A planted tripwire proves no URL in any token is contacted.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttackKit,
   createAttackKit,
@@ -17,11 +17,11 @@ import {
   type HostileSandbox,
   issuerControl,
   JWT_SHAPED,
-  startHostileSandbox,
-  startTripwire,
   type Tripwire,
+  useSandboxAndTripwire,
 } from './kit.js';
 
+const running = useSandboxAndTripwire();
 let sandbox: HostileSandbox;
 let tripwire: Tripwire;
 let profile: JwtCallerProfile;
@@ -29,7 +29,7 @@ let attack: AttackKit;
 const seen = new Set<string>();
 
 beforeAll(async () => {
-  [sandbox, tripwire] = await Promise.all([startHostileSandbox(), startTripwire()]);
+  ({ sandbox, tripwire } = running);
   const { endpoints } = sandbox;
   const issuer = issuerControl(endpoints.google.adminUrl);
   // Every key the cases need is published before the broker first reads Google's JWKS.
@@ -51,11 +51,6 @@ beforeAll(async () => {
     }),
   };
   attack = createAttackKit(profile, tripwire, endpoints.google.jwksUrl);
-});
-
-afterAll(async () => {
-  await sandbox?.close();
-  await tripwire?.close();
 });
 
 describe('the Google caller path against perf-reliability.md §2.5 (#0–#63) and §4.2 B8', () => {

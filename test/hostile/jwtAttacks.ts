@@ -698,3 +698,31 @@ export function expectAnswer(
   const probe = (segments(token)[1] || token).trim().slice(0, 40);
   if (probe.length >= 16) expect(answer.text).not.toContain(probe);
 }
+
+/**
+ * A caller path's own tokens: each a valid token with `overrides`, refused with `description`; then that
+ * no URL planted in any token was contacted and no token reached the log.
+ */
+export function runOwnRefusals(
+  cases: ReadonlyArray<readonly [string, Record<string, unknown>, string]>,
+  kit: () => { sandbox: HostileSandbox; attack: AttackKit },
+  seen: Set<string>,
+): void {
+  it.each(cases)('refuses %s, validly signed', async (_name, overrides, description) => {
+    const { sandbox, attack } = kit();
+    const token = await attack.valid(overrides);
+    seen.add(token);
+
+    const answer = await sandbox.exchange({ subject_token: token, ...attack.profile.request });
+
+    expectAnswer(answer, { status: 401, error: 'invalid_grant', description }, attack.profile, token);
+  });
+
+  it('contacted no URL planted in any token, and logged none of them', () => {
+    const { sandbox, attack } = kit();
+    expect(seen.size).toBeGreaterThan(cases.length);
+    expect(attack.tripwire.connections()).toBe(0);
+    for (const token of seen)
+      if (token.length > 40) expect(sandbox.output()).not.toContain(token.trim().slice(0, 60));
+  });
+}

@@ -3,6 +3,7 @@
 // a tripwire listener that must never be contacted. Black box: nothing here imports the broker's core.
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
@@ -161,6 +162,22 @@ export async function startTripwire(): Promise<Tripwire> {
     connections: () => count,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Starts the sandbox and a tripwire for the calling test file (beforeAll) and stops both (afterAll);
+ * read the fields inside tests or later hooks.
+ */
+export function useSandboxAndTripwire(): { readonly sandbox: HostileSandbox; readonly tripwire: Tripwire } {
+  const state = {} as { sandbox: HostileSandbox; tripwire: Tripwire };
+  beforeAll(async () => {
+    [state.sandbox, state.tripwire] = await Promise.all([startHostileSandbox(), startTripwire()]);
+  });
+  afterAll(async () => {
+    await state.sandbox?.close();
+    await state.tripwire?.close();
+  });
+  return state;
 }
 
 /** Any compact JWS (or JWE) shaped run of base64url: none may ever appear in a log line. */

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type {
-  AwsIamPrincipal,
   AwsWebIdentityPrincipal,
   CognitoPrincipal,
   GooglePrincipal,
 } from '../../shared/callers/callerVerifier.js';
 import { compilePolicy, loadPolicyFile, type PolicyError } from '../../shared/policy.js';
+import { PAYMENTS_ROLE_SESSION } from '../helpers/principals.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
@@ -221,16 +221,7 @@ describe('policy schema', () => {
 });
 
 describe('aws-iam callers', () => {
-  const role: AwsIamPrincipal = {
-    kind: 'aws-iam',
-    subject: 'arn:aws:sts::111122223333:assumed-role/payments-app/i-0abc',
-    partition: 'aws',
-    account: '111122223333',
-    type: 'role',
-    name: 'payments-app',
-    sessionName: 'i-0abc',
-    userId: 'AROAEXAMPLECALLER0001',
-  };
+  const role = PAYMENTS_ROLE_SESSION;
   const withCallers = (...callers: unknown[]) =>
     compilePolicy({ ...document(), rules: [{ name: 'aws', callers, targets: ['vault-reader'] }] });
 

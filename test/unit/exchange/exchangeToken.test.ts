@@ -8,6 +8,7 @@ import { type ExchangeDependencies, exchangeToken } from '../../../shared/exchan
 import { TokenCache } from '../../../shared/exchange/tokenCache.js';
 import { compilePolicy } from '../../../shared/policy.js';
 import { SourceError } from '../../../shared/sources/tokenSource.js';
+import { PAYMENTS_ROLE_SESSION } from '../../helpers/principals.js';
 import { createTestSigner, type TestSigner } from '../../helpers/signer.js';
 
 const NOW = 1_800_000_000;
@@ -399,16 +400,7 @@ describe('exchangeToken', () => {
         verify: async (token) => {
           seen.push(token);
           return {
-            principal: {
-              kind: 'aws-iam',
-              subject: 'arn:aws:sts::111122223333:assumed-role/payments-app/i-0abc',
-              partition: 'aws',
-              account: '111122223333',
-              type: 'role',
-              name: 'payments-app',
-              sessionName: 'i-0abc',
-              userId: 'AROAEXAMPLECALLER0001',
-            },
+            principal: PAYMENTS_ROLE_SESSION,
             expiresAt: NOW + 300,
           };
         },

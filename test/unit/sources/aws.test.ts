@@ -130,9 +130,8 @@ describe('webIdentity source', () => {
 });
 
 describe('cognito source', () => {
-  it('developer flow: the broker identity pinned for its developer user, signed with its IAM keys', async () => {
-    useCredentials(BROKER);
-    const developer = createCognitoSource({
+  const developerSource = () =>
+    createCognitoSource({
       region: REGION,
       flow: {
         kind: 'developer',
@@ -144,6 +143,10 @@ describe('cognito source', () => {
       timeoutMs: 5000,
       clock,
     });
+
+  it('developer flow: the broker identity pinned for its developer user, signed with its IAM keys', async () => {
+    useCredentials(BROKER);
+    const developer = developerSource();
 
     const assertion = await developer.getAssertion();
 
@@ -178,18 +181,7 @@ describe('cognito source', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ status: 400, type: 'TooManyRequestsException', message: 'Rate exceeded' }),
     });
-    const developer = createCognitoSource({
-      region: REGION,
-      flow: {
-        kind: 'developer',
-        identityPoolId: POOL,
-        providerName: 'broker.test',
-        userId: 'broker',
-        tokenDurationSeconds: 900,
-      },
-      timeoutMs: 5000,
-      clock,
-    });
+    const developer = developerSource();
 
     const error = await developer.getAssertion().catch((e: unknown) => e);
     await fetch(`${cognito.url}/admin/faults`, { method: 'DELETE' });
