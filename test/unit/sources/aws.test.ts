@@ -30,6 +30,8 @@ const role = (account: string, key: string): AwsPrincipalSeed => ({
 });
 const BROKER = role(ACCOUNT, 'BROKER');
 const ELSEWHERE = role(DISABLED_ACCOUNT, 'ELSEWH');
+/** A session that ends in 10 minutes: a 15-minute token would outlive it. */
+const SHORT = { ...role(ACCOUNT, 'SHORTS'), sessionExpiresAt: Math.floor(Date.now() / 1000) + 600 };
 const clock = { now: () => Date.now() };
 
 let sts: StsStandIn;
@@ -50,7 +52,7 @@ beforeAll(async () => {
     partition: 'aws',
     region: REGION,
     accounts: [{ id: ACCOUNT, outboundWebIdentityFederation: true }, { id: DISABLED_ACCOUNT }],
-    principals: [BROKER, ELSEWHERE],
+    principals: [BROKER, ELSEWHERE, SHORT],
   });
   sts = await startStsStandIn({ tls, directory, region: REGION });
   cognito = await startCognitoStandIn({
@@ -126,6 +128,25 @@ describe('webIdentity source', () => {
       "STS refused: outbound web identity federation is disabled in the broker's AWS account; enable it once with iam:EnableOutboundWebIdentityFederation",
     );
     expect((error as SourceError).message).not.toMatch(/ASIA|secret|127\.0\.0\.1/);
+  });
+});
+
+describe('webIdentity source and the broker session', () => {
+  it("names the setting to lower when the token would outlive the broker's AWS session", async () => {
+    useCredentials(SHORT);
+    const source = createAwsWebIdentitySource({
+      audience: 'api://AzureADTokenExchange',
+      region: REGION,
+      durationSeconds: 900,
+      timeoutMs: 5000,
+      clock,
+    });
+
+    const error = await source.getAssertion().catch((e: unknown) => e);
+
+    expect((error as SourceError).reason).toBe(
+      "STS refused: the token would outlive the broker's AWS session; lower AWS_WEB_IDENTITY_DURATION_SECONDS",
+    );
   });
 });
 
