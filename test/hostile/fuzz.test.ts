@@ -71,6 +71,14 @@ const tokenish = () =>
       }),
     fc.tuple(jsonSegment, jsonSegment, segment).map((parts) => parts.join('.')),
     fc.array(segment, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.')),
+    // Shapes of a serialised AWS signed request, with arbitrary members.
+    fc
+      .record({
+        url: anyText,
+        method: fc.oneof(fc.constantFrom('POST', 'GET'), anyText),
+        headers: fc.jsonValue({ maxDepth: 2 }),
+      })
+      .map((request) => encodeURIComponent(JSON.stringify(request))),
     anyText,
   );
 
@@ -91,7 +99,10 @@ const form = () =>
         {
           grant_type: fieldValue(TOKEN_EXCHANGE_GRANT),
           subject_token: tokenish(),
-          subject_token_type: fieldValue(JWT_TOKEN_TYPE),
+          subject_token_type: fc.oneof(
+            fieldValue(JWT_TOKEN_TYPE),
+            fc.constant('urn:ietf:params:aws:token-type:aws4_request'),
+          ),
           audience: fieldValue('vault-reader'),
           scope: fieldValue('https://vault.azure.net/.default'),
           requested_token_type: fieldValue('urn:ietf:params:oauth:token-type:access_token'),
