@@ -1,105 +1,21 @@
 // The only reader of process.env: one zod schema, parsed once, frozen. Every error names the variable.
 import { z } from 'zod';
+import {
+  COGNITO_ID,
+  commaList,
+  DEFAULT_STS_ENDPOINTS,
+  githubDefaults,
+  httpsOrigins,
+  httpsUrl,
+  kubernetesIssuers,
+  oidcIssuers,
+  positive,
+  positiveInteger,
+  required,
+  spiffeTrustDomains,
+  webIdentityIssuers,
+} from './configValues.js';
 import type { CognitoFlow } from './sources/cognito.js';
-
-const positiveInteger = z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number');
-const positive = (fallback: number) => positiveInteger.positive('must be positive').default(fallback);
-
-const required = (what: string) => z.string({ error: `is required: ${what}` }).min(1, `is required: ${what}`);
-
-const httpsUrl = z
-  .string()
-  .url()
-  .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https URL')
-  .refine((value) => {
-    if (!URL.canParse(value)) return true;
-    const url = new URL(value);
-    return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
-  }, 'must carry no query, fragment or credentials');
-
-// STS's global endpoint and the regional endpoints of the commercial regions most deployments use
-// (protocols.md §C.4); AWS_STS_ENDPOINTS replaces the list, e.g. to add a region or a FIPS endpoint.
-const DEFAULT_STS_ENDPOINTS = [
-  'https://sts.amazonaws.com',
-  ...[
-    'us-east-1',
-    'us-east-2',
-    'us-west-1',
-    'us-west-2',
-    'ca-central-1',
-    'sa-east-1',
-    'eu-west-1',
-    'eu-west-2',
-    'eu-west-3',
-    'eu-central-1',
-    'eu-north-1',
-    'eu-south-1',
-    'ap-south-1',
-    'ap-northeast-1',
-    'ap-northeast-2',
-    'ap-northeast-3',
-    'ap-southeast-1',
-    'ap-southeast-2',
-  ].map((region) => `https://sts.${region}.amazonaws.com`),
-].join(',');
-
-/** A comma-separated list, trimmed, empty items dropped. */
-const commaList = z.string().transform((value) =>
-  value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean),
-);
-
-/** A comma-separated list of https origins (no path, query or credentials), parsed to origins. */
-const httpsOrigins = commaList
-  .refine((items) => items.length > 0, 'must name at least one https origin')
-  .refine(
-    (items) =>
-      items.every((item) => {
-        if (!URL.canParse(item)) return false;
-        const url = new URL(item);
-        return url.protocol === 'https:' && url.origin === item.replace(/\/$/, '') && url.username === '';
-      }),
-    'must be https origins (scheme, host and port only), separated by commas',
-  )
-  .transform((items) => items.map((item) => new URL(item).origin));
-
-// Cognito identity and identity pool ids (protocols.md §C.2): `<region>:<guid>`, 1-55 characters.
-const COGNITO_ID = /^[\w-]+:[0-9a-f-]+$/;
-
-/** `[{"account": "<12 digits>", "issuer": "https://…", "jwksUrl"?: "https://…"}]`: AWS web identity issuers per account. */
-const webIdentityIssuers = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
-      return z.NEVER;
-    }
-  })
-  .pipe(
-    z
-      .array(
-        z
-          .object({
-            account: z.string().regex(/^\d{12}$/),
-            issuer: httpsUrl,
-            jwksUrl: httpsUrl.optional(),
-          })
-          .strict(),
-        { error: 'must be a JSON array of {account, issuer, jwksUrl?} with https URLs' },
-      )
-      .min(1)
-      .transform((entries) =>
-        entries.map((entry) => ({
-          account: entry.account,
-          issuer: entry.issuer.replace(/\/$/, ''),
-          jwksUrl: entry.jwksUrl ?? `${entry.issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
-        })),
-      ),
-  );
 
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
@@ -142,6 +58,23 @@ const schema = z
       })
       .optional(),
     COGNITO_JWKS_URL: httpsUrl.default('https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
+    SPIFFE_TRUST_DOMAINS: spiffeTrustDomains.optional(),
+    SPIFFE_SVID_MAX_LIFETIME_SECONDS: positiveInteger
+      .min(60, 'must be at least 60')
+      .max(86_400, 'must be at most 86400')
+      .default(3600),
+    KUBERNETES_ISSUERS: kubernetesIssuers.optional(),
+    KUBERNETES_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
+      .min(600, 'must be at least 600')
+      .max(172_800, 'must be at most 172800')
+      .default(86_400),
+    GITHUB_ISSUER: httpsUrl.default(githubDefaults.issuer),
+    GITHUB_JWKS_URL: httpsUrl.default(githubDefaults.jwksUrl),
+    GITHUB_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
+      .min(60, 'must be at least 60')
+      .max(86_400, 'must be at most 86400')
+      .default(3600),
+    OIDC_ISSUERS: oidcIssuers.optional(),
     COGNITO_CALLER_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
       .min(60, 'must be at least 60')
       .max(86_400, 'must be at most 86400')

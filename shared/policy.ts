@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { CallerPrincipal } from './callers/callerVerifier.js';
+import { callerEntry, callerMatches } from './policyCallers.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT = z
@@ -18,79 +19,6 @@ export const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 const NAME = z.string().regex(TARGET_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"');
 // Entra's client-credentials flow takes exactly one resource with /.default (protocols.md §A.2).
 const SCOPE = z.string().regex(/^\S+\/\.default$/, 'must be one resource followed by /.default');
-
-const googleCaller = z
-  .object({
-    kind: z.literal('google'),
-    subject: z
-      .string()
-      .regex(/^[0-9]{1,255}$/, 'must be a Google unique id')
-      .optional(),
-    email: z.string().email().optional(),
-    projectId: z.string().min(1).optional(),
-  })
-  .strict()
-  .refine((caller) => caller.subject !== undefined || caller.email !== undefined, {
-    message: 'a google caller needs "subject" or "email"; a project alone admits every account in it',
-  });
-
-const AWS_NAME = /^[\w+=,.@-]{1,128}$/;
-const awsIamCaller = z
-  .object({
-    kind: z.literal('aws-iam'),
-    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
-    role: z.string().regex(AWS_NAME, 'must be an IAM role name').optional(),
-    user: z.string().regex(AWS_NAME, 'must be an IAM user name').optional(),
-    arn: z.string().startsWith('arn:', 'must be an ARN').optional(),
-    userId: z
-      .string()
-      .regex(/^[A-Z0-9]{16,128}$/, 'must be an IAM unique id (AROA…, AIDA…)')
-      .optional(),
-  })
-  .strict()
-  .refine((caller) => [caller.role, caller.user, caller.arn, caller.userId].some((v) => v !== undefined), {
-    message:
-      'an aws-iam caller needs "role", "user", "arn" or "userId"; an account alone admits every principal in it',
-  })
-  .refine((caller) => caller.role === undefined || caller.user === undefined, {
-    message: 'an aws-iam caller names a role or a user, not both',
-  });
-
-const awsWebIdentityCaller = z
-  .object({
-    kind: z.literal('aws-web-identity'),
-    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
-    role: z.string().regex(AWS_NAME, 'must be an IAM role name').optional(),
-    user: z.string().regex(AWS_NAME, 'must be an IAM user name').optional(),
-    arn: z.string().startsWith('arn:', 'must be an ARN').optional(),
-    orgId: z.string().min(1).optional(),
-    ouPath: z.string().min(1).optional(),
-    principalTags: z.record(z.string(), z.string()).optional(),
-  })
-  .strict()
-  .refine((caller) => [caller.role, caller.user, caller.arn].some((v) => v !== undefined), {
-    message:
-      'an aws-web-identity caller needs "role", "user" or "arn"; an account alone admits every principal in it',
-  })
-  .refine((caller) => caller.role === undefined || caller.user === undefined, {
-    message: 'an aws-web-identity caller names a role or a user, not both',
-  });
-
-const cognitoCaller = z
-  .object({
-    kind: z.literal('cognito'),
-    identityPool: z.string().regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity pool id (<region>:<guid>)'),
-    identity: z.string().regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity id (<region>:<guid>)'),
-  })
-  .strict();
-
-const callerEntry = z.discriminatedUnion('kind', [
-  googleCaller,
-  awsIamCaller,
-  awsWebIdentityCaller,
-  cognitoCaller,
-]);
-type CallerEntry = z.infer<typeof callerEntry>;
 
 const target = z
   .object({
@@ -193,41 +121,6 @@ export function compilePolicy(document: unknown): Policy {
       return { allowed: true, reason: 'rule_matched', rule: rule.name, target: found, scope: chosen };
     },
   };
-}
-
-/** Every field the rule names must equal the principal's exactly (case-sensitive, as Entra matches). */
-function callerMatches(rule: CallerEntry, caller: CallerPrincipal): boolean {
-  if (rule.kind === 'google' && caller.kind === 'google') {
-    return (
-      (rule.subject === undefined || rule.subject === caller.subject) &&
-      (rule.email === undefined || rule.email === caller.email) &&
-      (rule.projectId === undefined || rule.projectId === caller.projectId)
-    );
-  }
-  if (rule.kind === 'aws-web-identity' && caller.kind === 'aws-web-identity') {
-    return (
-      rule.account === caller.account &&
-      (rule.role === undefined || (caller.type === 'role' && rule.role === caller.name)) &&
-      (rule.user === undefined || (caller.type === 'user' && rule.user === caller.name)) &&
-      (rule.arn === undefined || rule.arn === caller.subject) &&
-      (rule.orgId === undefined || rule.orgId === caller.orgId) &&
-      (rule.ouPath === undefined || rule.ouPath === caller.ouPath) &&
-      Object.entries(rule.principalTags ?? {}).every(([key, value]) => caller.principalTags[key] === value)
-    );
-  }
-  if (rule.kind === 'cognito' && caller.kind === 'cognito') {
-    return rule.identityPool === caller.identityPool && rule.identity === caller.subject;
-  }
-  if (rule.kind === 'aws-iam' && caller.kind === 'aws-iam') {
-    return (
-      rule.account === caller.account &&
-      (rule.role === undefined || (caller.type === 'role' && rule.role === caller.name)) &&
-      (rule.user === undefined || (caller.type === 'user' && rule.user === caller.name)) &&
-      (rule.arn === undefined || rule.arn === caller.subject) &&
-      (rule.userId === undefined || rule.userId === caller.userId)
-    );
-  }
-  return false;
 }
 
 /** Reads and compiles the policy file; errors name the file and each problem, never its content. */

@@ -41,7 +41,7 @@ export function createAwsWebIdentityVerifier(options: AwsWebIdentityVerifierOpti
   const byIssuer = new Map(options.issuers.map((entry) => [entry.issuer, entry]));
   return createJwtCallerVerifier<AwsWebIdentityPrincipal>({
     issuers: [...byIssuer.keys()],
-    keysFor: (issuer) => (byIssuer.get(issuer) as AwsWebIdentityIssuer).keys,
+    keysFor: (unverified) => byIssuer.get(unverified.iss as string)?.keys,
     audience: options.audience,
     audienceName: `this broker's audience (${options.audience})`,
     // RS256 and ES384 are the two GetWebIdentityToken signs with; the caller chooses.
@@ -52,8 +52,8 @@ export function createAwsWebIdentityVerifier(options: AwsWebIdentityVerifierOpti
     clockSkewSeconds: options.clockSkewSeconds,
     maxTokenBytes: options.maxTokenBytes,
     clock: options.clock,
-    principalOf(payload: JWTPayload & { iss: string }) {
-      const entry = byIssuer.get(payload.iss) as AwsWebIdentityIssuer;
+    principalOf(payload: JWTPayload) {
+      const entry = byIssuer.get(payload.iss as string) as AwsWebIdentityIssuer;
       const arn = typeof payload.sub === 'string' ? PRINCIPAL_ARN.exec(payload.sub) : null;
       if (!arn) throw refuseCaller("The subject token's 'sub' is not an IAM role or user ARN.");
       const aws = objectOf(payload[AWS_CLAIMS]);
@@ -68,7 +68,7 @@ export function createAwsWebIdentityVerifier(options: AwsWebIdentityVerifierOpti
       return {
         kind: 'aws-web-identity',
         subject: payload.sub as string,
-        issuer: payload.iss,
+        issuer: entry.issuer,
         account: entry.account,
         type: arn[3] as 'role' | 'user',
         name: arn[4] as string,

@@ -61,8 +61,65 @@ export interface CognitoPrincipal {
   identityPool: string;
 }
 
-/** Who called the broker, after verification. Later issues add SPIFFE and other principals. */
-export type CallerPrincipal = GooglePrincipal | AwsIamPrincipal | AwsWebIdentityPrincipal | CognitoPrincipal;
+/** A SPIFFE workload, proven by a JWT-SVID (protocols.md §D.1). */
+export interface SpiffePrincipal {
+  kind: 'spiffe';
+  /** The SPIFFE ID, `spiffe://<trust domain>/<path>`. */
+  subject: string;
+  trustDomain: string;
+  /** The ID's path, starting with `/`. */
+  path: string;
+}
+
+/** A Kubernetes service account, proven by a projected service-account token (protocols.md §E.2). */
+export interface KubernetesPrincipal {
+  kind: 'kubernetes';
+  /** `system:serviceaccount:<namespace>:<name>`. */
+  subject: string;
+  /** The cluster's issuer, exactly as configured. */
+  issuer: string;
+  namespace: string;
+  serviceAccount: string;
+  serviceAccountUid: string | undefined;
+  pod: string | undefined;
+}
+
+/** A GitHub Actions job, proven by its OIDC token (protocols.md §E.1). */
+export interface GitHubPrincipal {
+  kind: 'github';
+  /** The token's `sub`, in either the classic or the immutable-id format. */
+  subject: string;
+  owner: string;
+  ownerId: string;
+  /** `owner/repo`. */
+  repository: string;
+  repositoryId: string;
+  ref: string;
+  environment: string | undefined;
+  eventName: string;
+  workflowRef: string;
+  jobWorkflowRef: string;
+}
+
+/** A caller of any other OIDC issuer listed in configuration. */
+export interface OidcPrincipal {
+  kind: 'oidc';
+  issuer: string;
+  subject: string;
+  /** The claims configuration lets the policy use, as strings. */
+  claims: Readonly<Record<string, string>>;
+}
+
+/** Who called the broker, after verification. */
+export type CallerPrincipal =
+  | GooglePrincipal
+  | AwsIamPrincipal
+  | AwsWebIdentityPrincipal
+  | CognitoPrincipal
+  | SpiffePrincipal
+  | KubernetesPrincipal
+  | GitHubPrincipal
+  | OidcPrincipal;
 
 export interface VerifiedCaller {
   principal: CallerPrincipal;
@@ -84,6 +141,8 @@ export interface SignedRequestVerifier {
 export interface CallerVerifier {
   /** Issuers (exact `iss` values) this verifier handles. */
   readonly issuers: readonly string[];
+  /** Tokens without `iss` it handles, judged from the unverified payload (JWT-SVIDs, by their `sub`). */
+  readonly issuerless?: (unverified: Readonly<Record<string, unknown>>) => boolean;
   /**
    * Verifies the token completely (shape, signature, issuer, audience, times, claims).
    * Throws a BrokerError: `invalid_grant` (401) when the token fails, `temporarily_unavailable`

@@ -37,7 +37,7 @@ export function createCognitoVerifier(options: CognitoVerifierOptions): CallerVe
     clockSkewSeconds: options.clockSkewSeconds,
     maxTokenBytes: options.maxTokenBytes,
     clock: options.clock,
-    principalOf(payload: JWTPayload & { iss: string }) {
+    principalOf(payload: JWTPayload) {
       const sub = payload.sub;
       if (typeof sub !== 'string' || !IDENTITY_ID.test(sub))
         throw refuseCaller("The subject token's 'sub' is not a Cognito identity id.");

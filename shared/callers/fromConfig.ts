@@ -7,8 +7,12 @@ import { createAwsIamVerifier } from './awsIam.js';
 import { createAwsWebIdentityVerifier } from './awsWebIdentity.js';
 import type { CallerVerifier, SignedRequestVerifier } from './callerVerifier.js';
 import { createCognitoVerifier } from './cognitoCaller.js';
+import { createGitHubVerifier } from './github.js';
 import { createGoogleVerifier } from './google.js';
 import { createJwksResolver } from './jwksResolver.js';
+import { createKubernetesVerifier } from './kubernetes.js';
+import { createOidcVerifier } from './oidc.js';
+import { createSpiffeVerifier } from './spiffe.js';
 
 export interface CallerVerifiers {
   verifiers: CallerVerifier[];
@@ -36,6 +40,12 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
     problems.push('AWS_WEB_IDENTITY_ISSUERS is required: the policy names aws-web-identity callers');
   if (uses('cognito') && !config.COGNITO_CALLER_POOL_IDS)
     problems.push('COGNITO_CALLER_POOL_IDS is required: the policy names cognito callers');
+  if (uses('spiffe') && !config.SPIFFE_TRUST_DOMAINS)
+    problems.push('SPIFFE_TRUST_DOMAINS is required: the policy names spiffe callers');
+  if (uses('kubernetes') && !config.KUBERNETES_ISSUERS)
+    problems.push('KUBERNETES_ISSUERS is required: the policy names kubernetes callers');
+  if (uses('oidc') && !config.OIDC_ISSUERS)
+    problems.push('OIDC_ISSUERS is required: the policy names oidc callers');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const verifiers: CallerVerifier[] = [
@@ -66,6 +76,52 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
       }),
     );
   }
+  if (uses('spiffe') && config.SPIFFE_TRUST_DOMAINS) {
+    verifiers.push(
+      createSpiffeVerifier({
+        ...common,
+        audience: config.BROKER_AUDIENCE,
+        trustDomains: config.SPIFFE_TRUST_DOMAINS.map((entry) => ({ ...entry, keys: keys(entry.jwksUrl) })),
+        maxLifetimeSeconds: config.SPIFFE_SVID_MAX_LIFETIME_SECONDS,
+      }),
+    );
+  }
+  if (uses('kubernetes') && config.KUBERNETES_ISSUERS) {
+    verifiers.push(
+      createKubernetesVerifier({
+        ...common,
+        audience: config.BROKER_AUDIENCE,
+        clusters: config.KUBERNETES_ISSUERS.map((entry) => ({
+          issuer: entry.issuer,
+          keys: keys(entry.jwksUrl),
+        })),
+        maxLifetimeSeconds: config.KUBERNETES_TOKEN_MAX_LIFETIME_SECONDS,
+      }),
+    );
+  }
+  if (uses('github')) {
+    verifiers.push(
+      createGitHubVerifier({
+        ...common,
+        audience: config.BROKER_AUDIENCE,
+        issuer: config.GITHUB_ISSUER,
+        keys: keys(config.GITHUB_JWKS_URL),
+        maxLifetimeSeconds: config.GITHUB_TOKEN_MAX_LIFETIME_SECONDS,
+      }),
+    );
+  }
+  for (const entry of uses('oidc') ? (config.OIDC_ISSUERS ?? []) : []) {
+    verifiers.push(
+      createOidcVerifier(
+        { ...entry, audience: entry.audience ?? config.BROKER_AUDIENCE, keys: keys(entry.jwksUrl) },
+        common,
+      ),
+    );
+  }
+  // The dispatcher picks a verifier by `iss`: an issuer configured twice would be ambiguous.
+  const issuers = verifiers.flatMap((verifier) => verifier.issuers);
+  const twice = issuers.filter((issuer, index) => issuers.indexOf(issuer) !== index);
+  if (twice.length > 0) throw new ConfigError([`the issuer ${twice[0]} is configured for two caller kinds`]);
   return {
     verifiers,
     ...(uses('aws-iam')

@@ -43,7 +43,7 @@ export function createGoogleVerifier(options: GoogleVerifierOptions): CallerVeri
   });
 }
 
-function principalOf(payload: JWTPayload & { iss: string }): GooglePrincipal {
+function principalOf(payload: JWTPayload): GooglePrincipal {
   const sub = payload.sub;
   if (typeof sub !== 'string' || !GOOGLE_SUBJECT.test(sub))
     throw refuseCaller("The subject token's 'sub' is not a Google unique id.");
@@ -54,5 +54,5 @@ function principalOf(payload: JWTPayload & { iss: string }): GooglePrincipal {
   // The service account's home project, from its email: the identity's project whatever VM or
   // platform runs it (google.compute_engine.project_id names where it runs, which can differ).
   const projectId = typeof email === 'string' ? SERVICE_ACCOUNT_EMAIL.exec(email)?.[1] : undefined;
-  return { kind: 'google', issuer: payload.iss, subject: sub, email, projectId };
+  return { kind: 'google', issuer: payload.iss as string, subject: sub, email, projectId };
 }

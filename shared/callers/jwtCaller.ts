@@ -12,8 +12,17 @@ import { checkSubjectTokenShape } from './jwtShape.js';
 export interface JwtCallerOptions<P extends CallerPrincipal> {
   /** Exact `iss` values this verifier takes, from configuration. */
   issuers: readonly string[];
-  /** The signing keys of one issuer: key sets are per issuer and never pooled (perf §4.2 B5). */
-  keysFor(issuer: string): JWTVerifyGetKey;
+  /**
+   * Tokens without `iss` this verifier takes (a JWT-SVID needs none: its `sub` names the trust domain);
+   * undefined: `iss` is required.
+   */
+  issuerless?: (unverified: Readonly<Record<string, unknown>>) => boolean;
+  /**
+   * The signing keys for a token, chosen from configuration by its (unverified) `iss`, or by its `sub`
+   * for an issuerless one: key sets are per issuer or trust domain and never pooled (perf §4.2 B5).
+   * Undefined refuses the token.
+   */
+  keysFor(unverified: Readonly<Record<string, unknown>>): JWTVerifyGetKey | undefined;
   /** The audience (or audiences) `aud` must be. */
   audience: string | readonly string[];
   /** What the descriptions call the audience, e.g. "this broker's audience (https://…)". */
@@ -21,6 +30,10 @@ export interface JwtCallerOptions<P extends CallerPrincipal> {
   algorithms: readonly string[];
   /** Accepted `typ` header values, compared as jose does (case-insensitive, `application/` optional). */
   typ: readonly string[];
+  /** Accept a header without `typ` (Kubernetes and SPIFFE tokens may omit it). */
+  typOptional?: boolean;
+  /** The only header parameters allowed, when the issuer's spec limits them (JWT-SVID: alg, kid, typ). */
+  headerParameters?: readonly string[];
   /** Who issues these tokens, for descriptions: "Google", "AWS", "Cognito". */
   issuerName: string;
   /** Longest accepted `exp − iat`, in seconds. */
@@ -29,7 +42,7 @@ export interface JwtCallerOptions<P extends CallerPrincipal> {
   maxTokenBytes: number;
   clock: Clock;
   /** The caller kind's own claims, `sub` included; throws `refuseCaller(...)` for a claim that does not hold. */
-  principalOf(payload: JWTPayload & { iss: string }): P;
+  principalOf(payload: JWTPayload): P;
 }
 
 /** The contract's 401 for a caller token, with the audit reason. */
@@ -45,6 +58,7 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
   const typs = new Set(options.typ.map(normaliseTyp));
   return {
     issuers: options.issuers,
+    ...(options.issuerless ? { issuerless: options.issuerless } : {}),
     async verify(token: string): Promise<VerifiedCaller> {
       const { header, payload: unverified } = checkSubjectTokenShape(token, {
         maxBytes: options.maxTokenBytes,
@@ -53,19 +67,33 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
       // key fits, so the outcome would hang on how many keys the issuer publishes (perf §2.5 #13–14).
       if (typeof header.kid !== 'string' || header.kid === '')
         throw refuseCaller("The subject token's header names no signing key ('kid').");
-      if (typeof header.typ !== 'string' || !typs.has(normaliseTyp(header.typ)))
-        throw refuseCaller("The subject token's 'typ' claim is missing or invalid.");
-      // The dispatcher picks a verifier by `iss`; checked again so a key set is only ever asked for its own issuer.
+      const typOk =
+        typeof header.typ === 'string'
+          ? typs.has(normaliseTyp(header.typ))
+          : header.typ === undefined && options.typOptional === true;
+      if (!typOk) throw refuseCaller("The subject token's 'typ' claim is missing or invalid.");
+      const extra =
+        options.headerParameters &&
+        Object.keys(header).find((name) => !options.headerParameters?.includes(name));
+      if (extra !== undefined)
+        throw refuseCaller(
+          "The subject token's header carries a parameter its issuer's specification forbids.",
+        );
+      // The dispatcher picks a verifier by `iss` (or, issuerless, by `sub`); checked again so a key set is
+      // only ever asked for its own issuer's tokens.
       const issuer = unverified.iss;
-      if (typeof issuer !== 'string' || !options.issuers.includes(issuer))
+      const withoutIssuer = issuer === undefined && options.issuerless?.(unverified) === true;
+      if (!withoutIssuer && (typeof issuer !== 'string' || !options.issuers.includes(issuer)))
         throw refuseCaller(`The subject token was not issued by ${options.issuerName}.`);
+      const keys = options.keysFor(unverified);
+      if (!keys) throw refuseCaller(`The subject token was not issued by ${options.issuerName}.`);
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, options.keysFor(issuer), {
-          issuer: [...options.issuers],
+        ({ payload } = await jwtVerify(token, keys, {
+          ...(withoutIssuer ? {} : { issuer: [...options.issuers] }),
           audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
           algorithms: [...options.algorithms],
-          requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+          requiredClaims: withoutIssuer ? ['sub', 'aud', 'exp', 'iat'] : ['iss', 'sub', 'aud', 'exp', 'iat'],
           clockTolerance: options.clockSkewSeconds,
           maxTokenAge: options.maxLifetimeSeconds + options.clockSkewSeconds,
           currentDate: new Date(options.clock.now()),
@@ -82,7 +110,7 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
           `The subject token's lifetime is longer than ${options.maxLifetimeSeconds} seconds.`,
         );
       }
-      const principal = options.principalOf(payload as JWTPayload & { iss: string });
+      const principal = options.principalOf(payload);
       return { principal, expiresAt: exp };
     },
   };

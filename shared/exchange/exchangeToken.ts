@@ -142,9 +142,12 @@ async function verifyCaller(
     return deps.signedRequests.verify(request.subjectToken);
   }
   const token = request.subjectToken;
-  const issuer = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes }).payload.iss;
-  const verifier = deps.verifiers.find(
-    (candidate) => typeof issuer === 'string' && candidate.issuers.includes(issuer),
+  const { payload } = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes });
+  const issuer = payload.iss;
+  const verifier = deps.verifiers.find((candidate) =>
+    typeof issuer === 'string'
+      ? candidate.issuers.includes(issuer)
+      : issuer === undefined && candidate.issuerless?.(payload) === true,
   );
   if (!verifier) {
     throw new BrokerError(

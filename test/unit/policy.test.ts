@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type {
   AwsWebIdentityPrincipal,
+  CallerPrincipal,
   CognitoPrincipal,
   GooglePrincipal,
 } from '../../shared/callers/callerVerifier.js';
@@ -338,6 +339,113 @@ describe('aws-web-identity and cognito callers', () => {
   it.each([
     [{ ...web }, 'an account alone admits every principal in it'],
     [{ kind: 'cognito', identityPool: identity.identityPool }, 'identity'],
+  ])('refuses %j', (entry, problem) => {
+    expect(() =>
+      compilePolicy({ ...document(), rules: [{ name: 'r', callers: [entry], targets: ['vault-reader'] }] }),
+    ).toThrow(problem);
+  });
+});
+
+describe('spiffe, kubernetes, github and oidc callers', () => {
+  const decide = (entry: unknown, principal: CallerPrincipal) =>
+    compilePolicy({
+      ...document(),
+      rules: [{ name: 'r', callers: [entry], targets: ['vault-reader'] }],
+    }).decide(principal, 'vault-reader', undefined).allowed;
+  const workload: CallerPrincipal = {
+    kind: 'spiffe',
+    subject: 'spiffe://example.org/ns/prod/sa/api',
+    trustDomain: 'example.org',
+    path: '/ns/prod/sa/api',
+  };
+  const pod: CallerPrincipal = {
+    kind: 'kubernetes',
+    subject: 'system:serviceaccount:payments:api',
+    issuer: 'https://k8s.example/',
+    namespace: 'payments',
+    serviceAccount: 'api',
+    serviceAccountUid: 'u',
+    pod: 'api-1',
+  };
+  const job: CallerPrincipal = {
+    kind: 'github',
+    subject: 'repo:contoso/payments:environment:prod',
+    owner: 'contoso',
+    ownerId: '45',
+    repository: 'contoso/payments',
+    repositoryId: '123',
+    ref: 'refs/heads/main',
+    environment: 'prod',
+    eventName: 'push',
+    workflowRef: 'w',
+    jobWorkflowRef: 'j',
+  };
+  const other: CallerPrincipal = {
+    kind: 'oidc',
+    issuer: 'https://gitlab.example.com',
+    subject: 's',
+    claims: { project_path: 'g/p' },
+  };
+
+  it.each([
+    [
+      'a SPIFFE path',
+      { kind: 'spiffe', trustDomain: 'example.org', path: '/ns/prod/sa/api' },
+      workload,
+      true,
+    ],
+    [
+      'the same path in another trust domain',
+      { kind: 'spiffe', trustDomain: 'other.org', path: '/ns/prod/sa/api' },
+      workload,
+      false,
+    ],
+    [
+      'the service account',
+      { kind: 'kubernetes', issuer: 'https://k8s.example/', namespace: 'payments', serviceAccount: 'api' },
+      pod,
+      true,
+    ],
+    [
+      'another cluster',
+      { kind: 'kubernetes', issuer: 'https://k8s.example', namespace: 'payments', serviceAccount: 'api' },
+      pod,
+      false,
+    ],
+    [
+      'the repository and environment',
+      { kind: 'github', repository: 'contoso/payments', environment: 'prod' },
+      job,
+      true,
+    ],
+    [
+      'a fork of the repository',
+      { kind: 'github', repository: 'contoso/payments' },
+      { ...job, repository: 'mallory/payments', repositoryId: '999' },
+      false,
+    ],
+    ['another branch', { kind: 'github', repositoryId: '123', ref: 'refs/heads/release' }, job, false],
+    [
+      'an oidc claim',
+      { kind: 'oidc', issuer: 'https://gitlab.example.com', claims: { project_path: 'g/p' } },
+      other,
+      true,
+    ],
+    [
+      'an oidc claim the principal lacks',
+      { kind: 'oidc', issuer: 'https://gitlab.example.com', claims: { namespace_id: '7' } },
+      other,
+      false,
+    ],
+  ])('%s: matches is %s', (_name, entry, principal, allowed) => {
+    expect(decide(entry, principal as CallerPrincipal)).toBe(allowed);
+  });
+
+  it.each([
+    [{ kind: 'spiffe', trustDomain: 'example.org' }, 'a trust domain alone admits every workload in it'],
+    [{ kind: 'github', owner: 'contoso' }, 'an owner alone admits every repository'],
+    [{ kind: 'oidc', issuer: 'https://gitlab.example.com' }, 'an issuer alone admits everyone it issues for'],
+    [{ kind: 'kubernetes', issuer: 'https://k8s.example/', namespace: 'payments' }, 'serviceAccount'],
   ])('refuses %j', (entry, problem) => {
     expect(() =>
       compilePolicy({ ...document(), rules: [{ name: 'r', callers: [entry], targets: ['vault-reader'] }] }),
