@@ -2,7 +2,13 @@
 // the cache are built once per process and reused by every warm invocation (style.md, Layout).
 import { createCallerVerifiers } from './callers/fromConfig.js';
 import { type Clock, systemClock } from './clock.js';
-import { type AwsSourceSettings, awsSourceSettings, type BrokerConfig, loadConfig } from './config.js';
+import {
+  type AwsSourceSettings,
+  awsSourceSettings,
+  type BrokerConfig,
+  ConfigError,
+  loadConfig,
+} from './config.js';
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { TokenCache } from './exchange/tokenCache.js';
@@ -10,6 +16,7 @@ import { loadPolicyFile, PolicyError } from './policy.js';
 import { createAwsWebIdentitySource } from './sources/awsWebIdentity.js';
 import { createCognitoSource } from './sources/cognito.js';
 import { createGcpMetadataSource } from './sources/gcpMetadata.js';
+import { createTokenFileSource } from './sources/tokenFile.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
 export interface Broker {
@@ -37,6 +44,13 @@ export async function createBroker(
     );
   }
   if (sourceNames.has('aws')) sources.set('aws', createAwsSource(awsSourceSettings(config), config, clock));
+  if (sourceNames.has('tokenFile')) {
+    if (!config.AZURE_FEDERATED_TOKEN_FILE)
+      throw new ConfigError([
+        'AZURE_FEDERATED_TOKEN_FILE is required: a policy target uses source "tokenFile"',
+      ]);
+    sources.set('tokenFile', createTokenFileSource({ path: config.AZURE_FEDERATED_TOKEN_FILE, clock }));
+  }
   const missing = [...sourceNames].filter((name) => !sources.has(name));
   if (missing.length > 0)
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));

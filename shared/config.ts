@@ -58,6 +58,7 @@ const schema = z
       })
       .optional(),
     COGNITO_JWKS_URL: httpsUrl.default('https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
+    AZURE_FEDERATED_TOKEN_FILE: z.string().min(1).optional(),
     SPIFFE_TRUST_DOMAINS: spiffeTrustDomains.optional(),
     SPIFFE_SVID_MAX_LIFETIME_SECONDS: positiveInteger
       .min(60, 'must be at least 60')
