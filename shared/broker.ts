@@ -16,6 +16,7 @@ import { loadPolicyFile, PolicyError } from './policy.js';
 import { createAwsWebIdentitySource } from './sources/awsWebIdentity.js';
 import { createCognitoSource } from './sources/cognito.js';
 import { createGcpMetadataSource } from './sources/gcpMetadata.js';
+import { createSpiffeSource } from './sources/spiffe.js';
 import { createTokenFileSource } from './sources/tokenFile.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
@@ -44,6 +45,19 @@ export async function createBroker(
     );
   }
   if (sourceNames.has('aws')) sources.set('aws', createAwsSource(awsSourceSettings(config), config, clock));
+  if (sourceNames.has('spiffe')) {
+    if (!config.SPIFFE_ENDPOINT_SOCKET)
+      throw new ConfigError(['SPIFFE_ENDPOINT_SOCKET is required: a policy target uses source "spiffe"']);
+    sources.set(
+      'spiffe',
+      createSpiffeSource({
+        endpoint: config.SPIFFE_ENDPOINT_SOCKET,
+        audience: config.TOKEN_EXCHANGE_AUDIENCE,
+        timeoutMs: config.SOURCE_TIMEOUT_MS,
+        clock,
+      }),
+    );
+  }
   if (sourceNames.has('tokenFile')) {
     if (!config.AZURE_FEDERATED_TOKEN_FILE)
       throw new ConfigError([

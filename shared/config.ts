@@ -60,6 +60,10 @@ const schema = z
     COGNITO_JWKS_URL: httpsUrl.default('https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
     AZURE_FEDERATED_TOKEN_FILE: z.string().min(1).optional(),
     SPIFFE_TRUST_DOMAINS: spiffeTrustDomains.optional(),
+    SPIFFE_ENDPOINT_SOCKET: z
+      .string()
+      .regex(/^(unix:\/\/\/\S+|tcp:\/\/\S+:\d{1,5})$/, 'must be unix:///<absolute path> or tcp://<ip>:<port>')
+      .optional(),
     SPIFFE_SVID_MAX_LIFETIME_SECONDS: positiveInteger
       .min(60, 'must be at least 60')
       .max(86_400, 'must be at most 86400')

@@ -103,16 +103,21 @@ function jsonArray<T extends z.ZodType>(item: T, what: string) {
 
 const withoutSlash = (url: string) => url.replace(/\/$/, '');
 
-/** `[{"trustDomain", "jwksUrl", "issuer"?}]`: the SPIFFE trust domains whose JWT-SVIDs callers may present. */
+/**
+ * `[{"trustDomain", "jwksUrl" | "workloadApi": true, "issuer"?}]`: the SPIFFE trust domains whose JWT-SVIDs
+ * callers may present, each with keys from a JWKS URL (SPIRE's OIDC provider) or the Workload API's bundle stream.
+ */
 export const spiffeTrustDomains = jsonArray(
   z
     .object({
       trustDomain: z.string().regex(/^[a-z0-9._-]{1,255}$/),
-      jwksUrl: httpsUrl,
+      jwksUrl: httpsUrl.optional(),
+      workloadApi: z.literal(true).optional(),
       issuer: z.string().url().optional(),
     })
-    .strict(),
-  '{trustDomain, jwksUrl, issuer?} with an https jwksUrl',
+    .strict()
+    .refine((entry) => (entry.jwksUrl === undefined) !== (entry.workloadApi === undefined)),
+  '{trustDomain, jwksUrl (https) or workloadApi: true, issuer?}',
 );
 
 /** `[{"issuer", "jwksUrl"?}]`: the Kubernetes clusters whose projected tokens callers may present. */

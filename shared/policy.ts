@@ -25,7 +25,7 @@ const target = z
     tenant: TENANT,
     clientId: z.string().regex(GUID, 'must be a client id GUID'),
     scopes: z.array(SCOPE).min(1),
-    source: z.enum(['gcpMetadata', 'aws', 'tokenFile']),
+    source: z.enum(['gcpMetadata', 'aws', 'spiffe', 'tokenFile']),
     description: z.string().optional(),
   })
   .strict();

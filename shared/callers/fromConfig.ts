@@ -13,6 +13,7 @@ import { createJwksResolver } from './jwksResolver.js';
 import { createKubernetesVerifier } from './kubernetes.js';
 import { createOidcVerifier } from './oidc.js';
 import { createSpiffeVerifier } from './spiffe.js';
+import { createSpiffeBundleFeed, type SpiffeBundleFeed } from './spiffeBundles.js';
 
 export interface CallerVerifiers {
   verifiers: CallerVerifier[];
@@ -42,12 +43,24 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
     problems.push('COGNITO_CALLER_POOL_IDS is required: the policy names cognito callers');
   if (uses('spiffe') && !config.SPIFFE_TRUST_DOMAINS)
     problems.push('SPIFFE_TRUST_DOMAINS is required: the policy names spiffe callers');
+  if (
+    uses('spiffe') &&
+    config.SPIFFE_TRUST_DOMAINS?.some((entry) => entry.workloadApi) &&
+    !config.SPIFFE_ENDPOINT_SOCKET
+  )
+    problems.push('SPIFFE_ENDPOINT_SOCKET is required: a trust domain takes its keys from the Workload API');
   if (uses('kubernetes') && !config.KUBERNETES_ISSUERS)
     problems.push('KUBERNETES_ISSUERS is required: the policy names kubernetes callers');
   if (uses('oidc') && !config.OIDC_ISSUERS)
     problems.push('OIDC_ISSUERS is required: the policy names oidc callers');
   if (problems.length > 0) throw new ConfigError(problems);
 
+  // One stream for every trust domain whose keys come from the Workload API, opened on first need.
+  let feed: SpiffeBundleFeed | undefined;
+  const bundleFeed = () => {
+    feed ??= createSpiffeBundleFeed(config.SPIFFE_ENDPOINT_SOCKET as string);
+    return feed;
+  };
   const verifiers: CallerVerifier[] = [
     createGoogleVerifier({
       ...common,
@@ -81,7 +94,11 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
       createSpiffeVerifier({
         ...common,
         audience: config.BROKER_AUDIENCE,
-        trustDomains: config.SPIFFE_TRUST_DOMAINS.map((entry) => ({ ...entry, keys: keys(entry.jwksUrl) })),
+        trustDomains: config.SPIFFE_TRUST_DOMAINS.map((entry) => ({
+          trustDomain: entry.trustDomain,
+          ...(entry.issuer ? { issuer: entry.issuer } : {}),
+          keys: entry.jwksUrl ? keys(entry.jwksUrl) : bundleFeed().keysFor(entry.trustDomain),
+        })),
         maxLifetimeSeconds: config.SPIFFE_SVID_MAX_LIFETIME_SECONDS,
       }),
     );

@@ -37,12 +37,16 @@ export class SourceError extends Error {
 
 /**
  * The cache every source fetches through: one fetch at a time; a token is served until 60 s before its
- * expiry and refreshed in the background from 5 min before; a failure pauses further fetches.
+ * expiry and refreshed in the background from `refreshBeforeMs` (5 min unless told) before; a failure
+ * pauses further fetches.
  */
-export function createSourceCache(clock: Clock): TokenCache<SourceAssertion> {
+export function createSourceCache(
+  clock: Clock,
+  timing: { refreshBeforeMs?: number } = {},
+): TokenCache<SourceAssertion> {
   return new TokenCache<SourceAssertion>({
     clock,
-    refreshBeforeMs: 5 * 60_000,
+    refreshBeforeMs: timing.refreshBeforeMs ?? 5 * 60_000,
     minRemainingMs: 60_000,
     maxEntries: 1,
   });

@@ -1,0 +1,47 @@
+// JWT bundles from the SPIFFE Workload API stream (issue 9; protocols.md §D.1–D.2), as key resolvers per
+// trust domain: every message replaces the whole set, so a key rotated in verifies at once and a key
+// rotated out stops verifying at once, with no restart and no fetch per token.
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import { type JwtBundles, WorkloadApiClient } from '../sources/workloadApi.js';
+import { JwksUnavailableError } from './jwksResolver.js';
+
+export interface SpiffeBundleFeed {
+  /** The resolver for one trust domain; it refuses while no bundle has arrived for it. */
+  keysFor(trustDomain: string): JWTVerifyGetKey;
+  close(): void;
+}
+
+/**
+ * A bundle's JWT-SVID keys as jose takes them: only JWKs whose `use` is `jwt-svid` count (others are
+ * ignored, as the SPIFFE bundle format asks), with `use` rewritten to `sig`, which jose requires.
+ */
+export function jwtSvidKeys(jwks: { keys: Array<Record<string, unknown>> }): {
+  keys: Array<Record<string, unknown>>;
+} {
+  return { keys: jwks.keys.filter((key) => key.use === 'jwt-svid').map((key) => ({ ...key, use: 'sig' })) };
+}
+
+/** Follows the stream of the agent at `endpoint`; `onError` hears of stream failures (no secrets in them). */
+export function createSpiffeBundleFeed(
+  endpoint: string,
+  onError: (error: unknown) => void = () => {},
+): SpiffeBundleFeed {
+  const client = new WorkloadApiClient(endpoint);
+  let resolvers = new Map<string, JWTVerifyGetKey>();
+  const stop = client.watchJwtBundles((bundles: JwtBundles) => {
+    resolvers = new Map(
+      [...bundles].map(([trustDomain, jwks]) => [trustDomain, createLocalJWKSet(jwtSvidKeys(jwks) as never)]),
+    );
+  }, onError);
+  return {
+    keysFor: (trustDomain) => async (header, token) => {
+      const resolve = resolvers.get(trustDomain);
+      if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain} yet`) });
+      return resolve(header, token);
+    },
+    close() {
+      stop();
+      client.close();
+    },
+  };
+}
