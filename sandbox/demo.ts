@@ -100,8 +100,9 @@ export function demoIds(seed: DirectorySeed): {
  */
 export function demoPolicy(
   ids: ReturnType<typeof demoIds>,
-  source: 'gcpMetadata' | 'aws' = 'gcpMetadata',
+  source: 'gcpMetadata' | 'aws' | 'spiffe' = 'gcpMetadata',
   awsCallers?: { account: string; role: string; identityPool: string; identity: string },
+  workloads: readonly unknown[] = [],
 ): unknown {
   return {
     version: 1,
@@ -140,6 +141,9 @@ export function demoPolicy(
               targets: [DEMO.target, DEMO.managedIdentityTarget],
             },
           ]
+        : []),
+      ...(workloads.length > 0
+        ? [{ name: 'demo-workloads', callers: workloads, targets: [DEMO.target, DEMO.managedIdentityTarget] }]
         : []),
     ],
   };

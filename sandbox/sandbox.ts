@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AwsEndpoints, type AwsTokenSource, startAwsSandbox } from './awsSandbox.js';
+import { type CiAndClusterEndpoints, startCiAndCluster } from './ciAndClusterSandbox.js';
 import { DEMO, demoIds, demoPolicy, demoSeed } from './demo.js';
 import { startEntraStandIn } from './entra/server.js';
 import { startGoogleIssuer } from './gcp/googleIssuer.js';
@@ -20,6 +21,8 @@ export interface SandboxPorts {
   callerVm: number;
   sts: number;
   cognito: number;
+  kubernetes: number;
+  github: number;
   azuriteBlob: number;
   azuriteQueue: number;
   azuriteTable: number;
@@ -33,6 +36,8 @@ export const DEFAULT_PORTS: SandboxPorts = {
   callerVm: 7081,
   sts: 7445,
   cognito: 7446,
+  kubernetes: 7447,
+  github: 7448,
   azuriteBlob: 10000,
   azuriteQueue: 10001,
   azuriteTable: 10002,
@@ -46,6 +51,8 @@ const PORT_VARIABLES: Record<keyof SandboxPorts, string> = {
   callerVm: 'SANDBOX_CALLER_VM_PORT',
   sts: 'SANDBOX_STS_PORT',
   cognito: 'SANDBOX_COGNITO_PORT',
+  kubernetes: 'SANDBOX_KUBERNETES_PORT',
+  github: 'SANDBOX_GITHUB_PORT',
   azuriteBlob: 'SANDBOX_AZURITE_BLOB_PORT',
   azuriteQueue: 'SANDBOX_AZURITE_QUEUE_PORT',
   azuriteTable: 'SANDBOX_AZURITE_TABLE_PORT',
@@ -115,6 +122,8 @@ export interface SandboxEndpoints {
   };
   azurite: { connectionString: string };
   aws: AwsEndpoints;
+  kubernetes: CiAndClusterEndpoints['kubernetes'];
+  github: CiAndClusterEndpoints['github'];
   demo: {
     target: string;
     scope: string;
@@ -185,6 +194,16 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     closers.push(...aws.closers);
     const awsSource = options.brokerOn?.platform === 'aws' ? options.brokerOn.tokenSource : null;
 
+    const brokerUrl = `http://127.0.0.1:${options.ports.broker}`;
+    const audience = brokerUrl;
+    const workloads = await startCiAndCluster({
+      tls,
+      ports: { kubernetes: options.ports.kubernetes, github: options.ports.github },
+      stateDir: options.stateDir,
+      brokerAudience: audience,
+    });
+    closers.push(...workloads.closers);
+
     const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'), aws.credentials);
     const ids = demoIds(seed);
     const entra = await startEntraStandIn({
@@ -196,10 +215,8 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     closers.push(entra.close);
 
     const policyPath = path.join(options.stateDir, 'policy.json');
-    const policy = demoPolicy(ids, awsSource ? 'aws' : 'gcpMetadata', aws.callers);
+    const policy = demoPolicy(ids, awsSource ? 'aws' : 'gcpMetadata', aws.callers, workloads.callers);
     await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
-    const brokerUrl = `http://127.0.0.1:${options.ports.broker}`;
-    const audience = brokerUrl;
     const host = await startLocalHost({
       appRoot: options.appRoot,
       port: options.ports.broker,
@@ -215,6 +232,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         GOOGLE_CLOUD_PROJECT: DEMO.projectId,
         METADATA_SERVER_DETECTION: 'assume-present',
         ...aws.brokerEnv(awsSource),
+        ...workloads.brokerEnv,
       },
     });
     closers.push(host.close);
@@ -249,6 +267,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       },
       azurite: { connectionString: azurite.connectionString },
       aws: aws.endpoints(awsSource),
+      ...workloads.endpoints,
       demo: {
         target: DEMO.target,
         scope: DEMO.scope,

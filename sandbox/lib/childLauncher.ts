@@ -22,6 +22,8 @@ export const PORT_NAMES = [
   'CALLER_VM',
   'STS',
   'COGNITO',
+  'KUBERNETES',
+  'GITHUB',
   'AZURITE_BLOB',
   'AZURITE_QUEUE',
   'AZURITE_TABLE',

@@ -1,0 +1,139 @@
+// End to end (issue 9): a Kubernetes pod with its projected token file and a GitHub Actions job with its
+// OIDC token each get an Entra token through the broker; Entra sees one exchange for the target however
+// many callers; a token for another audience, another cluster or a fork is refused; the log canary.
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/childLauncher.js';
+import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
+import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
+import { issuerControl } from '../hostile/kit.js';
+
+let launched: Launched;
+let e: SandboxEndpoints;
+const secrets = new Set<string>();
+
+beforeAll(async () => {
+  launched = await launch();
+  e = await whenUp(launched);
+  trustCertificateAuthority(await readFile(e.caCertificate, 'utf8'));
+});
+afterAll(async () => {
+  if (launched) await interrupt(launched);
+});
+
+async function exchange(subjectToken: string) {
+  secrets.add(subjectToken);
+  const response = await fetch(e.broker.tokenUrl, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      subject_token: subjectToken,
+      audience: e.demo.target,
+      scope: e.demo.scope,
+    }),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (typeof body.access_token === 'string') secrets.add(body.access_token);
+  return { status: response.status, body };
+}
+
+/** What a workflow step does: GET the request URL with `&audience=`, bearer the request token. */
+async function actionsToken(audience?: string): Promise<string> {
+  const url = audience
+    ? `${e.github.requestUrl}&audience=${encodeURIComponent(audience)}`
+    : e.github.requestUrl;
+  const response = await fetch(url, { headers: { authorization: `Bearer ${e.github.requestToken}` } });
+  const { value } = (await response.json()) as { value: string };
+  return value;
+}
+
+const entraExchanges = async () => {
+  const counters = (await (await fetch(`${e.entra.adminUrl}/counters`)).json()) as {
+    tenants: Record<string, Record<string, { successes: number }>>;
+  };
+  return counters.tenants[e.entra.tenantId]?.[e.demo.appId]?.successes ?? 0;
+};
+
+describe('pods and CI jobs get Entra tokens through the broker', () => {
+  it('serves a pod with its projected token and a GitHub job with its OIDC token, with one Entra exchange', async () => {
+    await fetch(`${e.entra.adminUrl}/counters/reset`, { method: 'POST' });
+
+    const pod = await exchange((await readFile(e.kubernetes.callerTokenFile, 'utf8')).trim());
+    const job = await exchange(await actionsToken(e.broker.audience));
+    const exchanges = await entraExchanges();
+
+    expect(pod.status).toBe(200);
+    expect(job.status).toBe(200);
+    expect(job.body.access_token).toBe(pod.body.access_token);
+    expect(exchanges).toBe(1);
+    expect(launched.output()).toContain(
+      `"caller":"kubernetes:system:serviceaccount:${e.kubernetes.namespace}:${e.kubernetes.serviceAccount}"`,
+    );
+    expect(launched.output()).toContain(
+      `"caller":"github:repo:${e.github.repository}:environment:${e.github.environment}"`,
+    );
+  });
+
+  it("refuses a GitHub token for GitHub's default audience", async () => {
+    expect(await exchange(await actionsToken())).toEqual({
+      status: 401,
+      body: {
+        error: 'invalid_grant',
+        error_description: `The subject token's audience is not this broker's audience (${e.broker.audience}).`,
+      },
+    });
+  });
+
+  it('refuses a job of a fork where the policy names the base repository', async () => {
+    const token = await actionsToken(e.broker.audience);
+    const claims = JSON.parse(
+      Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8'),
+    ) as Record<string, unknown>;
+    const fork = await issuerControl(`${new URL(e.github.requestUrl).origin}/admin`).mint({
+      claims: {
+        ...claims,
+        repository: 'mallory/payments',
+        repository_id: '666',
+        repository_owner: 'mallory',
+        repository_owner_id: '667',
+        sub: 'repo:mallory/payments:environment:prod',
+      },
+    });
+
+    expect(await exchange(fork)).toEqual({
+      status: 403,
+      body: {
+        error: 'access_denied',
+        error_description: `The policy does not allow github:repo:mallory/payments:environment:prod to obtain tokens for target ${e.demo.target}.`,
+      },
+    });
+  });
+
+  it("refuses a service-account token of another cluster's issuer", async () => {
+    const token = (await readFile(e.kubernetes.callerTokenFile, 'utf8')).trim();
+    const claims = JSON.parse(
+      Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8'),
+    ) as Record<string, unknown>;
+    const other = { ...claims, iss: 'https://other-cluster.sandbox.example' };
+
+    // Refused by its issuer before any signature check: no cluster's keys are fetched for it.
+    const answer = await exchange(
+      `${token.split('.')[0]}.${Buffer.from(JSON.stringify(other)).toString('base64url')}.${token.split('.')[2]}`,
+    );
+
+    expect(answer).toEqual({
+      status: 401,
+      body: {
+        error: 'invalid_grant',
+        error_description: "The subject token's issuer is not accepted by this broker.",
+      },
+    });
+  });
+
+  it('keeps every token out of the logs', () => {
+    const output = launched.output();
+    for (const secret of secrets) expect(output).not.toContain(secret);
+    expect(output).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/);
+  });
+});
