@@ -35,8 +35,23 @@ export const GITHUB_DEMO: GitHubActionsJob = {
 };
 
 export interface CiAndClusterEndpoints {
-  kubernetes: { issuer: string; callerTokenFile: string; namespace: string; serviceAccount: string };
-  github: { requestUrl: string; requestToken: string; repository: string; environment: string };
+  kubernetes: {
+    issuer: string;
+    callerTokenFile: string;
+    namespace: string;
+    serviceAccount: string;
+    /** The cluster issuer's keys, and its sandbox-only /admin (mint, keys). */
+    jwksUrl: string;
+    adminUrl: string;
+  };
+  github: {
+    requestUrl: string;
+    requestToken: string;
+    repository: string;
+    environment: string;
+    jwksUrl: string;
+    adminUrl: string;
+  };
 }
 
 export interface RunningCiAndCluster {
@@ -102,12 +117,16 @@ export async function startCiAndCluster(options: {
           callerTokenFile,
           namespace: CLUSTER_DEMO.namespace,
           serviceAccount: CLUSTER_DEMO.serviceAccount,
+          jwksUrl: cluster.jwksUrl,
+          adminUrl: cluster.adminUrl,
         },
         github: {
           requestUrl: job.requestUrl,
           requestToken: job.requestToken,
           repository,
           environment: GITHUB_DEMO.environment as string,
+          jwksUrl: github.jwksUrl,
+          adminUrl: github.adminUrl,
         },
       },
       closers,

@@ -12,13 +12,18 @@ export interface SpiffeBundleFeed {
 }
 
 /**
- * A bundle's JWT-SVID keys as jose takes them: only JWKs whose `use` is `jwt-svid` count (others are
- * ignored, as the SPIFFE bundle format asks), with `use` rewritten to `sig`, which jose requires.
+ * A bundle's JWT-SVID keys as jose takes them. The Workload API sends a standard JWK Set, keys without
+ * `use` (spec §6.2.2; SPIRE since commit 64c21a5); a SPIFFE bundle marks them `use: "jwt-svid"`. Both
+ * count, with `use` rewritten to `sig` as jose requires; a key for any other use (X.509-SVIDs) is ignored.
  */
 export function jwtSvidKeys(jwks: { keys: Array<Record<string, unknown>> }): {
   keys: Array<Record<string, unknown>>;
 } {
-  return { keys: jwks.keys.filter((key) => key.use === 'jwt-svid').map((key) => ({ ...key, use: 'sig' })) };
+  return {
+    keys: jwks.keys
+      .filter((key) => key.use === undefined || key.use === 'jwt-svid')
+      .map((key) => ({ ...key, use: 'sig' })),
+  };
 }
 
 /** Follows the stream of the agent at `endpoint`; `onError` hears of stream failures (no secrets in them). */
