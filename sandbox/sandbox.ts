@@ -12,6 +12,7 @@ import { type LogSink, startLocalHost } from './host/localHost.js';
 import { startAzurite } from './lib/azurite.js';
 import { assertPortsFree } from './lib/ports.js';
 import { createCertificateAuthority, trustCertificateAuthority } from './lib/tls.js';
+import { type SpiffeEndpoints, startSpiffe } from './spiffeSandbox.js';
 
 export interface SandboxPorts {
   broker: number;
@@ -23,6 +24,7 @@ export interface SandboxPorts {
   cognito: number;
   kubernetes: number;
   github: number;
+  spireOidc: number;
   azuriteBlob: number;
   azuriteQueue: number;
   azuriteTable: number;
@@ -38,6 +40,7 @@ export const DEFAULT_PORTS: SandboxPorts = {
   cognito: 7446,
   kubernetes: 7447,
   github: 7448,
+  spireOidc: 7449,
   azuriteBlob: 10000,
   azuriteQueue: 10001,
   azuriteTable: 10002,
@@ -53,6 +56,7 @@ const PORT_VARIABLES: Record<keyof SandboxPorts, string> = {
   cognito: 'SANDBOX_COGNITO_PORT',
   kubernetes: 'SANDBOX_KUBERNETES_PORT',
   github: 'SANDBOX_GITHUB_PORT',
+  spireOidc: 'SANDBOX_SPIRE_OIDC_PORT',
   azuriteBlob: 'SANDBOX_AZURITE_BLOB_PORT',
   azuriteQueue: 'SANDBOX_AZURITE_QUEUE_PORT',
   azuriteTable: 'SANDBOX_AZURITE_TABLE_PORT',
@@ -84,14 +88,14 @@ export interface SandboxOptions {
    * Where the broker "runs": on GCP (its assertion from the broker VM's metadata server), or on AWS
    * with its assertion from Cognito or sts:GetWebIdentityToken. GCP unless told.
    */
-  brokerOn?: { platform: 'gcp' } | { platform: 'aws'; tokenSource: AwsTokenSource };
+  brokerOn?: { platform: 'gcp' } | { platform: 'aws'; tokenSource: AwsTokenSource } | { platform: 'spiffe' };
 }
 
 /** `SANDBOX_BROKER_ON` (gcp | aws) and `SANDBOX_AWS_TOKEN_SOURCE` (cognito | webIdentity); a bad value names its variable. */
 export function brokerOnFromEnv(env: NodeJS.ProcessEnv): NonNullable<SandboxOptions['brokerOn']> {
   const platform = env.SANDBOX_BROKER_ON || 'gcp';
-  if (platform === 'gcp') return { platform };
-  if (platform !== 'aws') throw new Error('SANDBOX_BROKER_ON must be gcp or aws');
+  if (platform === 'gcp' || platform === 'spiffe') return { platform };
+  if (platform !== 'aws') throw new Error('SANDBOX_BROKER_ON must be gcp, aws or spiffe');
   const tokenSource = env.SANDBOX_AWS_TOKEN_SOURCE || 'cognito';
   if (tokenSource !== 'cognito' && tokenSource !== 'webIdentity')
     throw new Error('SANDBOX_AWS_TOKEN_SOURCE must be cognito or webIdentity');
@@ -122,6 +126,7 @@ export interface SandboxEndpoints {
   };
   azurite: { connectionString: string };
   aws: AwsEndpoints;
+  spiffe: SpiffeEndpoints;
   kubernetes: CiAndClusterEndpoints['kubernetes'];
   github: CiAndClusterEndpoints['github'];
   demo: {
@@ -203,19 +208,30 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       brokerAudience: audience,
     });
     closers.push(...workloads.closers);
+    const spiffe = await startSpiffe({ tls, port: options.ports.spireOidc, stateDir: options.stateDir });
+    closers.push(...spiffe.closers);
+    const brokerSource =
+      options.brokerOn?.platform === 'spiffe' ? 'spiffe' : awsSource ? 'aws' : 'gcpMetadata';
 
-    const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'), aws.credentials);
+    const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'), [
+      ...aws.credentials,
+      spiffe.credential,
+    ]);
     const ids = demoIds(seed);
     const entra = await startEntraStandIn({
       tls,
       port: options.ports.entra,
       seed,
-      discoveryOverrides: { [DEMO.googleIssuer]: google.server.url, ...aws.discoveryOverrides },
+      discoveryOverrides: {
+        [DEMO.googleIssuer]: google.server.url,
+        ...aws.discoveryOverrides,
+        ...spiffe.discoveryOverrides,
+      },
     });
     closers.push(entra.close);
 
     const policyPath = path.join(options.stateDir, 'policy.json');
-    const policy = demoPolicy(ids, awsSource ? 'aws' : 'gcpMetadata', aws.callers, workloads.callers);
+    const policy = demoPolicy(ids, brokerSource, aws.callers, [...workloads.callers, spiffe.caller]);
     await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
     const host = await startLocalHost({
       appRoot: options.appRoot,
@@ -233,6 +249,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         METADATA_SERVER_DETECTION: 'assume-present',
         ...aws.brokerEnv(awsSource),
         ...workloads.brokerEnv,
+        ...spiffe.brokerEnv,
       },
     });
     closers.push(host.close);
@@ -267,6 +284,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       },
       azurite: { connectionString: azurite.connectionString },
       aws: aws.endpoints(awsSource),
+      spiffe: spiffe.endpoints,
       ...workloads.endpoints,
       demo: {
         target: DEMO.target,

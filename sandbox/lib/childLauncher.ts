@@ -24,6 +24,7 @@ export const PORT_NAMES = [
   'COGNITO',
   'KUBERNETES',
   'GITHUB',
+  'SPIRE_OIDC',
   'AZURITE_BLOB',
   'AZURITE_QUEUE',
   'AZURITE_TABLE',
