@@ -58,7 +58,9 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
   // One stream for every trust domain whose keys come from the Workload API, opened on first need.
   let feed: SpiffeBundleFeed | undefined;
   const bundleFeed = () => {
-    feed ??= createSpiffeBundleFeed(config.SPIFFE_ENDPOINT_SOCKET as string);
+    feed ??= createSpiffeBundleFeed(config.SPIFFE_ENDPOINT_SOCKET as string, {
+      firstBundleTimeoutMs: config.JWKS_TIMEOUT_MS,
+    });
     return feed;
   };
   const verifiers: CallerVerifier[] = [

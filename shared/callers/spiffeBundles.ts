@@ -29,19 +29,41 @@ export function jwtSvidKeys(jwks: { keys: Array<Record<string, unknown>> }): {
 /** Follows the stream of the agent at `endpoint`; `onError` hears of stream failures (no secrets in them). */
 export function createSpiffeBundleFeed(
   endpoint: string,
-  onError: (error: unknown) => void = () => {},
+  options: { firstBundleTimeoutMs?: number; onError?: (error: unknown) => void } = {},
 ): SpiffeBundleFeed {
   const client = new WorkloadApiClient(endpoint);
-  let resolvers = new Map<string, JWTVerifyGetKey>();
-  const stop = client.watchJwtBundles((bundles: JwtBundles) => {
-    resolvers = new Map(
-      [...bundles].map(([trustDomain, jwks]) => [trustDomain, createLocalJWKSet(jwtSvidKeys(jwks) as never)]),
-    );
-  }, onError);
+  let resolvers: Map<string, JWTVerifyGetKey> | undefined;
+  let arrived: () => void = () => {};
+  // A cold broker waits for the stream's first message, as it would for a first JWKS fetch.
+  const first = new Promise<void>((resolve) => {
+    arrived = resolve;
+  });
+  const stop = client.watchJwtBundles(
+    (bundles: JwtBundles) => {
+      resolvers = new Map(
+        [...bundles].map(([trustDomain, jwks]) => [
+          trustDomain,
+          createLocalJWKSet(jwtSvidKeys(jwks) as never),
+        ]),
+      );
+      arrived();
+    },
+    options.onError ?? (() => {}),
+  );
+  const waitForFirst = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      first,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, options.firstBundleTimeoutMs ?? 5000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  };
   return {
     keysFor: (trustDomain) => async (header, token) => {
-      const resolve = resolvers.get(trustDomain);
-      if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain} yet`) });
+      if (!resolvers) await waitForFirst();
+      const resolve = resolvers?.get(trustDomain);
+      if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain}`) });
       return resolve(header, token);
     },
     close() {
