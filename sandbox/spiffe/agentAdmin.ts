@@ -46,7 +46,8 @@ async function rotateRequest(c: Context): Promise<{ trustDomain: string; retireP
  * - `POST /admin/stop` → 200 `{"running": false}`: every workload socket is killed (in-flight calls and
  *   streams end, clients see UNAVAILABLE). `POST /admin/start` → 200 `{"running": true}`: bound again.
  * - `GET /admin/state` → `{"running", "trustDomains": [{"name", "id", "activeKid", "sequence", "jwks"}]}`.
- * - `POST /admin/trust-domains/<name>/mint` and `/keys`: the stand-in issuer's routes (sandbox/lib/issuerAdmin.ts)
+ * - `POST /admin/trust-domains/<name>/mint` and `/keys`: the stand-in issuer's routes (sandbox/lib/issuerAdmin.ts);
+ *   `GET /admin/trust-domains/<name>/jwks`: the trust domain's current JWK Set
  *   over that trust domain's keys: a correctly signed SVID with any header and claims; an odd extra key.
  * Every error is `{"error": "<what is wrong>"}`.
  */
@@ -81,6 +82,8 @@ export function agentAdminApp(target: AgentAdminTarget): Hono {
     }),
   );
   for (const domain of target.trustDomains) {
+    // The trust domain's current JWK Set, as the bundle stream sends it (for tests that need a public key).
+    app.get(`/admin/trust-domains/${domain.name}/jwks`, (c) => c.json(domain.jwks()));
     app.route(`/admin/trust-domains/${domain.name}`, adminRoutes(domain, KEY_ALGORITHMS));
   }
   return app;

@@ -65,6 +65,8 @@ export interface JwtCallerProfile {
   keys: AttackKeys;
   /** The verifier's exact `error_description` for each refusal. */
   describe(refusal: Refusal): string;
+  /** Cases whose answer this profile's issuer rules change, by case id, each with the reason in a comment. */
+  overrides?: Readonly<Record<string, Expectation>>;
 }
 
 export interface AttackCase {
@@ -665,7 +667,9 @@ export function runJwtAttackCases(
     const { profile } = attack;
     const token = await attackCase.token({ ...attack, now: Math.floor(Date.now() / 1000) });
     seen.add(token);
-    const expected = typeof attackCase.expect === 'function' ? attackCase.expect(profile) : attackCase.expect;
+    const expected =
+      profile.overrides?.[attackCase.id] ??
+      (typeof attackCase.expect === 'function' ? attackCase.expect(profile) : attackCase.expect);
 
     const answer = await sandbox.exchange({ subject_token: token, ...profile.request });
 
