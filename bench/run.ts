@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import { interrupt, launch, whenUp } from '../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
 import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
+import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -60,6 +61,18 @@ async function main(): Promise<void> {
   try {
     const e = await whenUp(launched);
     trustCertificateAuthority(await readFile(e.caCertificate, 'utf8'));
+    // Issue 9: an RSA key in the workloads' (EC) trust domain, published before the broker first reads
+    // its bundles, so an RS256 SVID can be compared with the ES256 one the agent issues.
+    const trustDomainAdmin = `${e.spiffe.callerAgentAdminUrl}/admin/trust-domains/${e.spiffe.trustDomain}`;
+    const adminPost = async (route: string, body: unknown) =>
+      (await (
+        await fetch(`${trustDomainAdmin}${route}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as Record<string, string>;
+    const rsaKid = (await adminPost('/keys', { alg: 'RS256' })).kid;
     const identity = `http://${e.gcp.callerVm.metadataHost}/computeMetadata/v1/instance/service-accounts/default/identity`;
     const callerToken = await (
       await fetch(`${identity}?audience=${e.broker.audience}`, { headers: { 'Metadata-Flavor': 'Google' } })
@@ -131,6 +144,24 @@ async function main(): Promise<void> {
       'POST /api/token, AWS caller (web identity JWT)',
       awsForm(webIdentityToken as string, 'urn:ietf:params:oauth:token-type:jwt'),
     );
+    const workload = new WorkloadApiClient(e.spiffe.callerSocket);
+    const es256Svid = (await workload.fetchJwtSvid(e.broker.audience, 5000)).svid;
+    workload.close();
+    const now = Math.floor(Date.now() / 1000);
+    const rs256Svid = (
+      await adminPost('/mint', {
+        claims: { sub: e.spiffe.callerId, aud: [e.broker.audience], iat: now, exp: now + 600 },
+        kid: rsaKid,
+      })
+    ).token as string;
+    const spiffeEs256 = await load(
+      'POST /api/token, SPIFFE caller (ES256 SVID)',
+      awsForm(es256Svid, 'urn:ietf:params:oauth:token-type:jwt'),
+    );
+    const spiffeRs256 = await load(
+      'POST /api/token, SPIFFE caller (RS256 SVID)',
+      awsForm(rs256Svid, 'urn:ietf:params:oauth:token-type:jwt'),
+    );
     const duringCached = (await exchanges()) - before;
     const refused = await load('POST /api/token, refused (wrong target)', tokenLoad('no-such-target'));
 
@@ -185,7 +216,8 @@ async function main(): Promise<void> {
     console.log(
       `\nBroker benchmark (autocannon): ${CONCURRENCY} connections, ${DURATION_MS} ms per run, loopback, Node ${process.version}\n`,
     );
-    for (const r of [health, cached, awsIam, awsWebIdentity, refused, slowEntra]) console.log(row(r));
+    for (const r of [health, cached, awsIam, awsWebIdentity, spiffeEs256, spiffeRs256, refused, slowEntra])
+      console.log(row(r));
     console.log('');
     console.log(
       `first exchange (caller verify + broker assertion + Entra over https): ${coldMs.toFixed(1)} ms`,
@@ -193,7 +225,9 @@ async function main(): Promise<void> {
     console.log(
       `first exchange with Entra +500 ms latency:                            ${coldSlowMs.toFixed(1)} ms`,
     );
-    console.log(`Entra exchanges during ${cached.requests} cached requests:            ${duringCached}`);
+    console.log(
+      `Entra exchanges during ${[cached, awsIam, awsWebIdentity, spiffeEs256, spiffeRs256].reduce((n, r) => n + r.requests, 0)} served requests (GCP, AWS, SPIFFE callers): ${duringCached}`,
+    );
     console.log(
       `cached token / health throughput ratio:                              ${(cached.rps / health.rps).toFixed(2)}`,
     );
@@ -217,6 +251,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `AWS web identity JWT / GCP caller throughput:                        ${(awsWebIdentity.rps / cached.rps).toFixed(2)}`,
+    );
+    console.log(
+      `SPIFFE ES256 / RS256 SVID throughput:                                ${(spiffeEs256.rps / spiffeRs256.rps).toFixed(2)}`,
     );
     console.log('reference (perf-reliability.md §0): bare node:http + RS256 verify ~9.4k req/s on one core;');
     console.log(
