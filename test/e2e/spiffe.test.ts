@@ -2,10 +2,12 @@
 // workload (an ES256 JWT-SVID fetched over gRPC), a pod and a GitHub job each get an Entra token, with
 // one Entra exchange; the agent dying and coming back; key rotation from the bundle stream; log canary.
 import { readFile } from 'node:fs/promises';
+import { GoogleAuth } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
+import { createAwsSubjectToken } from '../../shared/client/awsSubjectToken.js';
 import { connectWorkload } from '../sandbox/spiffe/workloadClient.js';
 
 let launched: Launched;
@@ -118,6 +120,38 @@ describe('a broker whose own assertion is a JWT-SVID', () => {
     expect([workload.status, pod.status, job.status]).toEqual([200, 200, 200]);
     expect(await entraExchanges()).toBe(1);
     expect(launched.output()).toContain(`"caller":"spiffe:${e.spiffe.callerId}"`);
+  });
+
+  it('still serves the GCP and AWS callers', async () => {
+    Object.assign(process.env, e.callerEnvironment);
+    const audience = e.broker.audience;
+    const google = await (await new GoogleAuth().getIdTokenClient(audience)).idTokenProvider.fetchIdToken(
+      audience,
+    );
+    const signed = await createAwsSubjectToken({
+      brokerAudience: audience,
+      region: e.aws.region,
+      stsEndpoint: e.aws.stsEndpoint,
+      credentials: e.aws.callerRole,
+    });
+    secrets.add(signed);
+
+    const gcp = await exchange(google);
+    secrets.add(google);
+    const aws = await fetch(e.broker.tokenUrl, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token_type: 'urn:ietf:params:aws:token-type:aws4_request',
+        subject_token: signed,
+        audience: e.demo.target,
+        scope: e.demo.scope,
+      }),
+    });
+
+    expect(gcp.status).toBe(200);
+    expect(aws.status).toBe(200);
+    expect(await entraExchanges()).toBe(1);
   });
 
   it('accepts a workload key rotated in, and refuses SVIDs of a key rotated out, from the bundle stream without restart', async () => {
