@@ -3,9 +3,9 @@
 // issuer mints, what an admitted caller's claims are, how its verifier words each refusal) and runs
 // them with `runJwtAttackCases` from its own test file; its own extra cases sit in that file.
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Answer, HostileSandbox, Tripwire } from './kit.js';
-import { type IssuerControl, isContractError } from './kit.js';
+import { type IssuerControl, isContractError, useSandboxAndTripwire } from './kit.js';
 
 /** Why a token is refused, in the verifier's own vocabulary (the profile words each). */
 export type Refusal =
@@ -728,5 +728,31 @@ export function runOwnRefusals(
     expect(attack.tripwire.connections()).toBe(0);
     for (const token of seen)
       if (token.length > 40) expect(sandbox.output()).not.toContain(token.trim().slice(0, 60));
+  });
+}
+
+/**
+ * A JWT caller path's whole hostile file in one call: the sandbox and a tripwire for the file, the
+ * profile built once they run, the §2.5 catalogue, and the path's own refusals with the tripwire and log
+ * checks. `makeProfile` publishes the profile's keys before the broker first reads its issuer's keys.
+ */
+export function describeJwtCallerPath(
+  name: string,
+  makeProfile: (sandbox: HostileSandbox) => Promise<{ profile: JwtCallerProfile; jwksUrl: string }>,
+  ownCases: ReadonlyArray<readonly [string, Record<string, unknown>, string]>,
+): void {
+  const running = useSandboxAndTripwire();
+  const seen = new Set<string>();
+  let attack: AttackKit;
+  const kit = () => ({ sandbox: running.sandbox, attack });
+  beforeAll(async () => {
+    const { profile, jwksUrl } = await makeProfile(running.sandbox);
+    attack = createAttackKit(profile, running.tripwire, jwksUrl);
+  });
+  describe(`the ${name} caller path against perf-reliability.md §2.5 (#0–#63) and §4.2 B8`, () => {
+    runJwtAttackCases(JWT_ATTACK_CASES, kit, seen);
+  });
+  describe(`the ${name} caller path against its own hostile tokens`, () => {
+    runOwnRefusals(ownCases, kit, seen);
   });
 }
