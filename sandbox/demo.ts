@@ -119,6 +119,8 @@ export function demoPolicy(
         clientId: ids.managedIdentityClientId,
         scopes: [DEMO.scope],
         source,
+        // Kept fresh by the refreshTokens timer even before any caller asks for it.
+        warm: true,
         description:
           'User-assigned managed identity uami-broker-demo, federated with the broker service account.',
       },

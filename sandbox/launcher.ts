@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     stateDir,
     ports: portsFromEnv(process.env),
     brokerOn: brokerOnFromEnv(process.env),
+    timers: process.env.SANDBOX_TIMERS !== 'off',
   });
   process.stdout.write(tryIt(sandbox.endpoints));
   let stopping = false;

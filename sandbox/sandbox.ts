@@ -89,6 +89,8 @@ export interface SandboxOptions {
    * with its assertion from Cognito or sts:GetWebIdentityToken. GCP unless told.
    */
   brokerOn?: { platform: 'gcp' } | { platform: 'aws'; tokenSource: AwsTokenSource } | { platform: 'spiffe' };
+  /** Fire timers on their schedule (true unless told); the host's admin endpoint runs them either way. */
+  timers?: boolean;
 }
 
 /** `SANDBOX_BROKER_ON` (gcp | aws) and `SANDBOX_AWS_TOKEN_SOURCE` (cognito | webIdentity); a bad value names its variable. */
@@ -235,6 +237,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
     const host = await startLocalHost({
       appRoot: options.appRoot,
+      timers: options.timers !== false,
       port: options.ports.broker,
       ...(options.log ? { log: options.log } : {}),
       env: {

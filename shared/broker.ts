@@ -11,6 +11,7 @@ import {
 } from './config.js';
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
+import { RecentTargets } from './exchange/refreshTokens.js';
 import { TokenCache } from './exchange/tokenCache.js';
 import { loadPolicyFile, PolicyError } from './policy.js';
 import { createAwsWebIdentitySource } from './sources/awsWebIdentity.js';
@@ -22,6 +23,7 @@ import type { TokenSource } from './sources/tokenSource.js';
 
 export interface Broker {
   exchange: ExchangeDependencies;
+  config: BrokerConfig;
 }
 
 /** Builds the broker from an environment; throws ConfigError or PolicyError naming what is wrong. */
@@ -70,6 +72,7 @@ export async function createBroker(
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
 
   return {
+    config,
     exchange: {
       ...createCallerVerifiers(config, policy, clock),
       policy,
@@ -80,6 +83,7 @@ export async function createBroker(
         retryAfterMaxSeconds: config.ENTRA_RETRY_AFTER_MAX_SECONDS,
         clock,
       }),
+      recent: new RecentTargets(clock),
       cache: new TokenCache<EntraToken>({
         clock,
         refreshBeforeMs: config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import {
   COGNITO_ID,
   commaList,
+  DEFAULT_REFRESH_SCHEDULE,
   DEFAULT_STS_ENDPOINTS,
   githubDefaults,
   httpsOrigins,
   httpsUrl,
   kubernetesIssuers,
+  ncrontab,
   oidcIssuers,
   positive,
   positiveInteger,
@@ -28,6 +30,8 @@ const schema = z
     TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: positive(300),
     TOKEN_MIN_REMAINING_SECONDS: positive(60),
     TOKEN_CACHE_MAX_ENTRIES: positive(10_000),
+    TOKEN_REFRESH_SCHEDULE: ncrontab.default(DEFAULT_REFRESH_SCHEDULE),
+    TOKEN_REFRESH_RECENT_SECONDS: positive(3600),
     ENTRA_RETRY_AFTER_MAX_SECONDS: positive(3600),
     GOOGLE_JWKS_URL: httpsUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
     GOOGLE_TOKEN_MAX_LIFETIME_SECONDS: positive(3600),
@@ -188,4 +192,15 @@ export function awsSourceSettings(config: BrokerConfig): AwsSourceSettings {
           }
         : { kind: 'basic', identityId: config.COGNITO_IDENTITY_ID as string },
   };
+}
+
+/**
+ * The refresh timer's schedule, read when the function registers (before the rest of the configuration
+ * is loaded): TOKEN_REFRESH_SCHEDULE, or every 5 minutes. An invalid value is a ConfigError naming it.
+ */
+export function refreshSchedule(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env.TOKEN_REFRESH_SCHEDULE?.trim() || DEFAULT_REFRESH_SCHEDULE;
+  const parsed = ncrontab.safeParse(value);
+  if (!parsed.success) throw new ConfigError([`TOKEN_REFRESH_SCHEDULE ${parsed.error.issues[0]?.message}`]);
+  return parsed.data;
 }

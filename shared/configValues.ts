@@ -157,3 +157,14 @@ export const githubDefaults = {
   issuer: 'https://token.actions.githubusercontent.com',
   jwksUrl: 'https://token.actions.githubusercontent.com/.well-known/jwks',
 };
+
+/** Six-field NCRONTAB (with seconds), as Azure Functions timers take it. */
+export const ncrontab = z
+  .string()
+  .regex(
+    /^\S+( \S+){5}$/,
+    'must be a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week})',
+  );
+
+/** The refresh timer's default: every 5 minutes, at second 0. */
+export const DEFAULT_REFRESH_SCHEDULE = '0 */5 * * * *';

@@ -27,6 +27,7 @@ export const LOG_EVENTS = {
   ],
   'source.unavailable': ['source', 'reason'],
   'token.refresh_failed': ['target', 'scope', 'reason', 'aadsts'],
+  'tokens.refreshed': ['refreshed', 'skipped', 'failed', 'durationMs'],
   'broker.misconfigured': ['errorName', 'problems'],
 } as const satisfies Record<string, readonly string[]>;
 

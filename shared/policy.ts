@@ -26,6 +26,8 @@ const target = z
     clientId: z.string().regex(GUID, 'must be a client id GUID'),
     scopes: z.array(SCOPE).min(1),
     source: z.enum(['gcpMetadata', 'aws', 'spiffe', 'tokenFile']),
+    /** Kept fresh by the refresh timer for every scope, used or not (issue 10). */
+    warm: z.boolean().optional(),
     description: z.string().optional(),
   })
   .strict();

@@ -68,7 +68,14 @@ export async function launch(
     PORT_NAMES.map((name, i) => [name, fixed[name] ?? (free[i] as number)]),
   ) as Launched['ports'];
   const stateDir = await mkdtemp(path.join(tmpdir(), 'sandbox-test-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv, SANDBOX_DIR: stateDir };
+  // Tests fire the refresh timer themselves (POST /admin/functions/refreshTokens): a run on the clock
+  // could land in the middle of one and warm a target it expects cold.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SANDBOX_TIMERS: 'off',
+    ...extraEnv,
+    SANDBOX_DIR: stateDir,
+  };
   for (const name of PORT_NAMES) env[`SANDBOX_${name}_PORT`] = String(ports[name]);
   // A file, not a pipe: pipe writes are synchronous on Linux, so a busy parent would stall the child.
   const logPath = path.join(stateDir, 'launcher.log');

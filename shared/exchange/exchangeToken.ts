@@ -6,18 +6,20 @@ import type { CallerVerifier, SignedRequestVerifier, VerifiedCaller } from '../c
 import { checkSubjectTokenShape } from '../callers/jwtShape.js';
 import type { Clock } from '../clock.js';
 import { BrokerError, toWireError } from '../errors.js';
-import { type LogTarget, logEvent } from '../log.js';
+import type { LogTarget } from '../log.js';
 import type { Policy, PolicyDecision, Target } from '../policy.js';
 import type { TokenSource } from '../sources/tokenSource.js';
-import { type EntraClient, EntraError, type EntraToken } from './entraClient.js';
-import { TokenCache } from './tokenCache.js';
+import type { EntraClient, EntraToken } from './entraClient.js';
+import type { RecentTargets } from './refreshTokens.js';
+import { targetToken } from './targetToken.js';
+import type { TokenCache } from './tokenCache.js';
 import {
   ACCESS_TOKEN_TYPE,
   AWS_TOKEN_TYPE,
   parseTokenRequest,
   type TokenExchangeRequest,
 } from './tokenRequest.js';
-import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
+import { mapUpstreamError } from './upstreamErrors.js';
 
 /** Everything the exchange needs, wired once per process (see shared/broker.ts). */
 export interface ExchangeDependencies {
@@ -29,6 +31,8 @@ export interface ExchangeDependencies {
   sources: ReadonlyMap<string, TokenSource>;
   entra: EntraClient;
   cache: TokenCache<EntraToken>;
+  /** Targets and scopes callers used, for the refresh timer; absent in tests that need none. */
+  recent?: RecentTargets;
   clock: Clock;
   callerTokenMaxBytes: number;
   /** Audience of the broker's own assertion, for error descriptions. */
@@ -203,46 +207,10 @@ function policyRefusal(
 
 /** The Entra token for a target and scope, from cache or one exchange shared by concurrent callers. */
 async function obtainToken(deps: ExchangeDependencies, target: Target, scope: string, log: LogTarget) {
-  const source = deps.sources.get(target.source);
-  if (!source) throw new Error(`no token source ${target.source} is wired`);
-  const context: ExchangeContext = {
-    target: target.name,
-    tenant: target.tenant,
-    clientId: target.clientId,
-    scope,
-    audience: deps.tokenExchangeAudience,
-  };
+  const { key, fetcher, reportRefreshFailure, context } = targetToken(deps, target, scope, log);
+  deps.recent?.touch(target.name, scope);
   try {
-    const fetcher = async () => {
-      const assertion = await source.getAssertion();
-      try {
-        return await deps.entra.requestToken({
-          tenant: target.tenant,
-          clientId: target.clientId,
-          scope,
-          assertion: assertion.token,
-        });
-      } catch (error) {
-        if (error instanceof EntraError)
-          error.assertionIdentity = { issuer: assertion.issuer, subject: assertion.subject };
-        throw error;
-      }
-    };
-    const reportRefreshFailure = (error: unknown) => {
-      const mapped = mapUpstreamError(error, context);
-      const detail = mapped instanceof BrokerError ? mapped.detail : {};
-      logEvent(log, 'warn', 'token.refresh_failed', {
-        target: target.name,
-        scope,
-        reason: String(detail.reason ?? 'unknown'),
-        ...(typeof detail.aadsts === 'number' ? { aadsts: detail.aadsts } : {}),
-      });
-    };
-    return await deps.cache.get(
-      TokenCache.key(target.tenant, target.clientId, scope),
-      fetcher,
-      reportRefreshFailure,
-    );
+    return await deps.cache.get(key, fetcher, reportRefreshFailure);
   } catch (error) {
     throw mapUpstreamError(error, context);
   }

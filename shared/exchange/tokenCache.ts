@@ -107,6 +107,23 @@ export class TokenCache<T extends Expiring> {
     return { token: await this.#start(entry, fetcher), from: 'miss' };
   }
 
+  /**
+   * Refreshes `key` now when its token expires within `horizonMs` (or there is none), sharing a fetch in
+   * flight; `fresh` when it need not, `paused` while a failure pauses the key. Throws what the fetch throws.
+   */
+  async refresh(
+    key: string,
+    fetcher: TokenFetcher<T>,
+    horizonMs: number,
+  ): Promise<'refreshed' | 'fresh' | 'paused'> {
+    const now = this.options.clock.now();
+    const entry = this.#touch(key);
+    if (entry.token && entry.token.expiresAtMs - horizonMs > now) return 'fresh';
+    if (entry.blockedUntil !== undefined && entry.blockedUntil > now && !entry.inFlight) return 'paused';
+    await this.#start(entry, fetcher);
+    return 'refreshed';
+  }
+
   #start(entry: Entry<T>, fetcher: TokenFetcher<T>): Promise<T> {
     if (entry.inFlight) return entry.inFlight;
     // The body runs to its first await synchronously, so `finally` always runs after the assignment below.

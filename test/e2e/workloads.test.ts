@@ -55,6 +55,43 @@ const entraExchanges = async () => {
   return counters.tenants[e.entra.tenantId]?.[e.demo.appId]?.successes ?? 0;
 };
 
+/** Fires the timer through the host's admin endpoint and returns its `tokens.refreshed` line. */
+async function runRefresh(previousRuns: number): Promise<Record<string, unknown>> {
+  const invoked = await fetch(`${e.broker.url}/admin/functions/refreshTokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input: '' }),
+  });
+  expect(invoked.status).toBe(202);
+  const lines = () => launched.output().match(/\{"event":"tokens\.refreshed".*\}/g) ?? [];
+  const deadline = Date.now() + 10_000;
+  while (lines().length <= previousRuns && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  return JSON.parse(lines()[previousRuns] ?? '{}') as Record<string, unknown>;
+}
+
+const exchangesOf = async (clientId: string) => {
+  const counters = (await (await fetch(`${e.entra.adminUrl}/counters`)).json()) as {
+    tenants: Record<string, Record<string, { successes: number }>>;
+  };
+  return counters.tenants[e.entra.tenantId]?.[clientId]?.successes ?? 0;
+};
+
+describe('the refreshTokens timer (issue 10)', () => {
+  it('fetches the warm target before anyone asks, then leaves it alone while it is fresh', async () => {
+    const warm = `${e.demo.managedIdentityTarget} ${e.demo.scope}`;
+
+    const first = await runRefresh(0);
+    const afterFirst = await exchangesOf(e.demo.managedIdentityClientId);
+    const second = await runRefresh(1);
+
+    expect(first).toMatchObject({ event: 'tokens.refreshed', refreshed: [warm], failed: [] });
+    expect(afterFirst).toBe(1);
+    expect(second).toMatchObject({ refreshed: [], skipped: [warm], failed: [] });
+    expect(await exchangesOf(e.demo.managedIdentityClientId)).toBe(1);
+  });
+});
+
 describe('pods and CI jobs get Entra tokens through the broker', () => {
   it('serves a pod with its projected token and a GitHub job with its OIDC token, with one Entra exchange', async () => {
     await fetch(`${e.entra.adminUrl}/counters/reset`, { method: 'POST' });

@@ -1,0 +1,84 @@
+// The refresh run the `refreshTokens` timer makes (issue 10): every scope of the targets the policy marks
+// `warm`, and every target and scope a caller used recently, is refreshed when its cached token would
+// enter the refresh margin before the next run, so no caller waits on Entra for them. One fetch at a
+// time per key, through the same cache callers read; a paused key (after a failure) is left alone.
+
+import { BrokerError } from '../errors.js';
+import type { LogTarget } from '../log.js';
+import type { Target } from '../policy.js';
+import type { ExchangeDependencies } from './exchangeToken.js';
+import { targetToken } from './targetToken.js';
+import { mapUpstreamError } from './upstreamErrors.js';
+
+/** Target and scope pairs callers used, with when; bounded, the least recently used forgotten first. */
+export class RecentTargets {
+  readonly #used = new Map<string, { target: string; scope: string; at: number }>();
+
+  constructor(
+    private readonly clock: { now(): number },
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  touch(target: string, scope: string): void {
+    const key = JSON.stringify([target, scope]);
+    this.#used.delete(key);
+    this.#used.set(key, { target, scope, at: this.clock.now() });
+    if (this.#used.size > this.maxEntries) this.#used.delete(this.#used.keys().next().value as string);
+  }
+
+  /** Pairs used within the last `windowMs`. */
+  since(windowMs: number): Array<{ target: string; scope: string }> {
+    const after = this.clock.now() - windowMs;
+    return [...this.#used.values()]
+      .filter((use) => use.at >= after)
+      .map(({ target, scope }) => ({ target, scope }));
+  }
+}
+
+export interface RefreshOptions {
+  /** Refresh a token that expires within this, in ms: the refresh margin plus the time to the next run. */
+  horizonMs: number;
+  /** A target and scope count as recently used for this long, in ms. */
+  recentWindowMs: number;
+}
+
+/** What a run did, by `target scope`; no token. */
+export interface RefreshSummary {
+  refreshed: string[];
+  skipped: string[];
+  failed: string[];
+}
+
+/** Refreshes warm and recently used targets; never throws for one target's failure. */
+export async function refreshTokens(
+  deps: ExchangeDependencies,
+  log: LogTarget,
+  options: RefreshOptions,
+): Promise<RefreshSummary> {
+  const pairs = new Map<string, { target: Target; scope: string }>();
+  for (const target of deps.policy.targets.values()) {
+    if (target.warm)
+      for (const scope of target.scopes) pairs.set(`${target.name} ${scope}`, { target, scope });
+  }
+  for (const { target: name, scope } of deps.recent?.since(options.recentWindowMs) ?? []) {
+    const target = deps.policy.targets.get(name);
+    if (target?.scopes.includes(scope)) pairs.set(`${name} ${scope}`, { target, scope });
+  }
+  const summary: RefreshSummary = { refreshed: [], skipped: [], failed: [] };
+  await Promise.all(
+    [...pairs].map(async ([label, { target, scope }]) => {
+      const { key, fetcher, context } = targetToken(deps, target, scope, log);
+      try {
+        const outcome = await deps.cache.refresh(key, fetcher, options.horizonMs);
+        (outcome === 'refreshed' ? summary.refreshed : summary.skipped).push(label);
+      } catch (error) {
+        const mapped = mapUpstreamError(error, context);
+        const reason =
+          mapped instanceof BrokerError ? String(mapped.detail.reason ?? mapped.code) : 'unknown';
+        summary.failed.push(`${label} (${reason})`);
+      }
+    }),
+  );
+  for (const list of Object.values(summary)) list.sort();
+  return summary;
+}

@@ -1,0 +1,61 @@
+// How the broker obtains one target's Entra token for one scope: its own platform assertion from the
+// target's source, exchanged at Entra (client credentials + client assertion). Shared by a caller's
+// exchange and the refresh timer, so both fill the same cache entry the same way.
+import { BrokerError } from '../errors.js';
+import { type LogTarget, logEvent } from '../log.js';
+import type { Target } from '../policy.js';
+import type { TokenSource } from '../sources/tokenSource.js';
+import { type EntraClient, EntraError, type EntraToken } from './entraClient.js';
+import { TokenCache } from './tokenCache.js';
+import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
+
+export interface TargetTokenDependencies {
+  sources: ReadonlyMap<string, TokenSource>;
+  entra: EntraClient;
+  /** Audience of the broker's own assertion, for error descriptions. */
+  tokenExchangeAudience: string;
+}
+
+/** The cache key, the fetcher and the background-failure reporter of one target and scope. */
+export function targetToken(deps: TargetTokenDependencies, target: Target, scope: string, log: LogTarget) {
+  const source = deps.sources.get(target.source);
+  if (!source) throw new Error(`no token source ${target.source} is wired`);
+  const context: ExchangeContext = {
+    target: target.name,
+    tenant: target.tenant,
+    clientId: target.clientId,
+    scope,
+    audience: deps.tokenExchangeAudience,
+  };
+  const fetcher = async (): Promise<EntraToken> => {
+    const assertion = await source.getAssertion();
+    try {
+      return await deps.entra.requestToken({
+        tenant: target.tenant,
+        clientId: target.clientId,
+        scope,
+        assertion: assertion.token,
+      });
+    } catch (error) {
+      if (error instanceof EntraError)
+        error.assertionIdentity = { issuer: assertion.issuer, subject: assertion.subject };
+      throw error;
+    }
+  };
+  const reportRefreshFailure = (error: unknown) => {
+    const mapped = mapUpstreamError(error, context);
+    const detail = mapped instanceof BrokerError ? mapped.detail : {};
+    logEvent(log, 'warn', 'token.refresh_failed', {
+      target: target.name,
+      scope,
+      reason: String(detail.reason ?? 'unknown'),
+      ...(typeof detail.aadsts === 'number' ? { aadsts: detail.aadsts } : {}),
+    });
+  };
+  return {
+    key: TokenCache.key(target.tenant, target.clientId, scope),
+    fetcher,
+    reportRefreshFailure,
+    context,
+  };
+}
