@@ -2,6 +2,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker.js';
 import { ConfigError } from '../shared/config.js';
+import { TokenCache } from '../shared/exchange/tokenCache.js';
 import { logEvent, reportFailure } from '../shared/log.js';
 import { PolicyError } from '../shared/policy.js';
 import { SourceError } from '../shared/sources/tokenSource.js';
@@ -15,8 +16,8 @@ export async function health(_request: HttpRequest, context: InvocationContext):
 }
 
 /**
- * 200 when the broker can serve: config valid, policy loaded, every token source answers; else 503
- * with problem codes. The endpoint is anonymous, so details (variable names, paths) go to the log only.
+ * 200 when the broker can serve: config valid, policy loaded, every token source answers, no target's
+ * Entra circuit open; else 503 with problem codes. The endpoint is anonymous, so details (variable names, paths) go to the log only.
  */
 export async function ready(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const problems: string[] = [];
@@ -36,6 +37,19 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
           logEvent(context, 'warn', 'source.unavailable', { source: name, reason: error.reason });
         } else reportFailure(context, 'ready', error);
       }
+    }
+    // A target whose key is paused after an Entra failure has an open circuit. The anonymous answer says
+    // so without naming targets (a caller must learn nothing about targets it may not use, issue 7);
+    // the log names them.
+    const paused = new Set(broker.exchange.cache.paused());
+    const unavailable = [...broker.exchange.policy.targets.values()]
+      .filter((target) =>
+        target.scopes.some((scope) => paused.has(TokenCache.key(target.tenant, target.clientId, scope))),
+      )
+      .map((target) => target.name);
+    if (unavailable.length > 0) {
+      problems.push('entra_unavailable');
+      logEvent(context, 'warn', 'entra.unavailable', { targets: unavailable });
     }
   } catch (error) {
     problems.push(

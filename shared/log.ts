@@ -26,6 +26,7 @@ export const LOG_EVENTS = {
     'durationMs',
   ],
   'source.unavailable': ['source', 'reason'],
+  'entra.unavailable': ['targets'],
   'token.refresh_failed': ['target', 'scope', 'reason', 'aadsts'],
   'tokens.refreshed': ['refreshed', 'skipped', 'failed', 'durationMs'],
   'broker.misconfigured': ['errorName', 'problems'],

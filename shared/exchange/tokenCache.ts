@@ -77,6 +77,14 @@ export class TokenCache<T extends Expiring> {
     return this.#entries.size;
   }
 
+  /** Keys paused after a failure (an open circuit): no fetch for them until their pause ends. */
+  paused(): string[] {
+    const now = this.options.clock.now();
+    return [...this.#entries].flatMap(([key, entry]) =>
+      entry.blockedUntil !== undefined && entry.blockedUntil > now ? [key] : [],
+    );
+  }
+
   /**
    * Returns a usable token for `key`, calling `fetcher` at most once at a time per key.
    * `onBackgroundError` hears about failures of a refresh-ahead nobody waits for.

@@ -132,6 +132,7 @@ describe('a GCP workload gets an Entra token through the broker', () => {
     });
     await entraAdmin('/faults', { method: 'DELETE' });
     const paused = await exchange({ subject_token: token, audience: endpoints.demo.managedIdentityTarget });
+    const readyWhilePaused = await fetch(`${endpoints.broker.url}/api/ready`);
     const entraCalls = async () =>
       (
         (await (await entraAdmin('/counters')).json()) as {
@@ -155,6 +156,17 @@ describe('a GCP workload gets an Entra token through the broker', () => {
     });
     expect(cached.status).toBe(200);
     expect(recovered.status).toBe(200);
+    // Readiness tells the truth about the open circuit, naming the target only in the log.
+    expect(readyWhilePaused.status).toBe(503);
+    expect(await readyWhilePaused.json()).toEqual({
+      status: 'not_ready',
+      problems: ['entra_unavailable'],
+      sources: { gcpMetadata: 'ok' },
+    });
+    expect(launched.output()).toContain(
+      `"event":"entra.unavailable","targets":["${endpoints.demo.managedIdentityTarget}"]`,
+    );
+    expect((await fetch(`${endpoints.broker.url}/api/ready`)).status).toBe(200);
     expect(decodeJwt(recovered.body.access_token as string)).toMatchObject({
       appid: endpoints.demo.managedIdentityClientId,
     });
