@@ -2,6 +2,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker.js';
 import { ConfigError } from '../shared/config.js';
+import { EntraError } from '../shared/exchange/entraClient.js';
 import { TokenCache } from '../shared/exchange/tokenCache.js';
 import { logEvent, reportFailure } from '../shared/log.js';
 import { PolicyError } from '../shared/policy.js';
@@ -41,7 +42,13 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
     // A target whose key is paused after an Entra failure has an open circuit. The anonymous answer says
     // so without naming targets (a caller must learn nothing about targets it may not use, issue 7);
     // the log names them.
-    const paused = new Set(broker.exchange.cache.paused());
+    // Only Entra's own failures: a key paused because the broker's source failed is reported above.
+    const paused = new Set(
+      broker.exchange.cache
+        .paused()
+        .filter(({ error }) => error instanceof EntraError)
+        .map(({ key }) => key),
+    );
     const unavailable = [...broker.exchange.policy.targets.values()]
       .filter((target) =>
         target.scopes.some((scope) => paused.has(TokenCache.key(target.tenant, target.clientId, scope))),

@@ -77,11 +77,11 @@ export class TokenCache<T extends Expiring> {
     return this.#entries.size;
   }
 
-  /** Keys paused after a failure (an open circuit): no fetch for them until their pause ends. */
-  paused(): string[] {
+  /** Keys paused after a failure (an open circuit), with that failure: no fetch for them until the pause ends. */
+  paused(): Array<{ key: string; error: unknown }> {
     const now = this.options.clock.now();
     return [...this.#entries].flatMap(([key, entry]) =>
-      entry.blockedUntil !== undefined && entry.blockedUntil > now ? [key] : [],
+      entry.blockedUntil !== undefined && entry.blockedUntil > now ? [{ key, error: entry.lastError }] : [],
     );
   }
 

@@ -3,42 +3,22 @@
 // one Entra exchange; the agent dying and coming back; key rotation from the bundle stream; log canary.
 import { readFile } from 'node:fs/promises';
 import { GoogleAuth } from 'google-auth-library';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/childLauncher.js';
-import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Launched } from '../../sandbox/lib/childLauncher.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
 import { createAwsSubjectToken } from '../../shared/client/awsSubjectToken.js';
 import { connectWorkload } from '../sandbox/spiffe/workloadClient.js';
+import { useLaunchedSandbox } from './launchedSandbox.js';
 
+const sandbox = useLaunchedSandbox({ SANDBOX_BROKER_ON: 'spiffe' });
+const exchange = (token: string) => sandbox.exchange(token);
+const secrets = sandbox.secrets;
 let launched: Launched;
 let e: SandboxEndpoints;
-const secrets = new Set<string>();
 
-beforeAll(async () => {
-  launched = await launch({}, { SANDBOX_BROKER_ON: 'spiffe' });
-  e = await whenUp(launched);
-  trustCertificateAuthority(await readFile(e.caCertificate, 'utf8'));
+beforeAll(() => {
+  ({ launched, e } = sandbox);
 });
-afterAll(async () => {
-  if (launched) await interrupt(launched);
-});
-
-async function exchange(subjectToken: string) {
-  secrets.add(subjectToken);
-  const response = await fetch(e.broker.tokenUrl, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-      subject_token: subjectToken,
-      audience: e.demo.target,
-      scope: e.demo.scope,
-    }),
-  });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (typeof body.access_token === 'string') secrets.add(body.access_token);
-  return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
-}
 
 /** What a SPIFFE workload does: its JWT-SVID for the broker's audience from its agent's Workload API. */
 async function workloadSvid(): Promise<string> {

@@ -2,41 +2,21 @@
 // OIDC token each get an Entra token through the broker; Entra sees one exchange for the target however
 // many callers; a token for another audience, another cluster or a fork is refused; the log canary.
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/childLauncher.js';
-import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Launched } from '../../sandbox/lib/childLauncher.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
 import { issuerControl } from '../hostile/kit.js';
+import { useLaunchedSandbox } from './launchedSandbox.js';
 
+const sandbox = useLaunchedSandbox();
+const exchange = (token: string) => sandbox.exchange(token);
+const secrets = sandbox.secrets;
 let launched: Launched;
 let e: SandboxEndpoints;
-const secrets = new Set<string>();
 
-beforeAll(async () => {
-  launched = await launch();
-  e = await whenUp(launched);
-  trustCertificateAuthority(await readFile(e.caCertificate, 'utf8'));
+beforeAll(() => {
+  ({ launched, e } = sandbox);
 });
-afterAll(async () => {
-  if (launched) await interrupt(launched);
-});
-
-async function exchange(subjectToken: string) {
-  secrets.add(subjectToken);
-  const response = await fetch(e.broker.tokenUrl, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-      subject_token: subjectToken,
-      audience: e.demo.target,
-      scope: e.demo.scope,
-    }),
-  });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (typeof body.access_token === 'string') secrets.add(body.access_token);
-  return { status: response.status, body };
-}
 
 /** What a workflow step does: GET the request URL with `&audience=`, bearer the request token. */
 async function actionsToken(audience?: string): Promise<string> {
@@ -113,7 +93,7 @@ describe('pods and CI jobs get Entra tokens through the broker', () => {
   });
 
   it("refuses a GitHub token for GitHub's default audience", async () => {
-    expect(await exchange(await actionsToken())).toEqual({
+    expect(await exchange(await actionsToken())).toMatchObject({
       status: 401,
       body: {
         error: 'invalid_grant',
@@ -138,7 +118,7 @@ describe('pods and CI jobs get Entra tokens through the broker', () => {
       },
     });
 
-    expect(await exchange(fork)).toEqual({
+    expect(await exchange(fork)).toMatchObject({
       status: 403,
       body: {
         error: 'access_denied',
@@ -159,7 +139,7 @@ describe('pods and CI jobs get Entra tokens through the broker', () => {
       `${token.split('.')[0]}.${Buffer.from(JSON.stringify(other)).toString('base64url')}.${token.split('.')[2]}`,
     );
 
-    expect(answer).toEqual({
+    expect(answer).toMatchObject({
       status: 401,
       body: {
         error: 'invalid_grant',
