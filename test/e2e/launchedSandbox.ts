@@ -6,11 +6,20 @@ import { interrupt, type Launched, launch, whenUp } from '../../sandbox/lib/chil
 import { trustCertificateAuthority } from '../../sandbox/lib/tls.js';
 import type { SandboxEndpoints } from '../../sandbox/sandbox.js';
 
+/** The log canary's verdict: each secret found verbatim in `output`, and the first JWT-shaped string. */
+export function leaksIn(output: string, secrets: Iterable<string>): string[] {
+  const leaked = [...secrets].filter((secret) => secret.length >= 16 && output.includes(secret));
+  const jwt = /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/.exec(output)?.[0];
+  return jwt ? [...leaked, jwt] : leaked;
+}
+
 export interface LaunchedSandbox {
   readonly launched: Launched;
   readonly e: SandboxEndpoints;
   /** Every subject and access token exchanged, for the log canary. */
   readonly secrets: Set<string>;
+  /** What of `secrets`, or anything JWT-shaped, the sandbox's output holds: empty when nothing leaked. */
+  leaked(): string[];
   exchange(
     subjectToken: string,
   ): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }>;
@@ -39,6 +48,7 @@ export function useLaunchedSandbox(env: Record<string, string> = {}): LaunchedSa
       return state.e;
     },
     secrets: state.secrets,
+    leaked: () => leaksIn(state.launched.output(), state.secrets),
     async exchange(subjectToken) {
       state.secrets.add(subjectToken);
       const response = await fetch(state.e.broker.tokenUrl, {

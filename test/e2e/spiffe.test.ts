@@ -12,7 +12,7 @@ import { useLaunchedSandbox } from './launchedSandbox.js';
 
 const sandbox = useLaunchedSandbox({ SANDBOX_BROKER_ON: 'spiffe' });
 const exchange = (token: string) => sandbox.exchange(token);
-const secrets = sandbox.secrets;
+const { secrets, leaked } = sandbox;
 let launched: Launched;
 let e: SandboxEndpoints;
 
@@ -170,8 +170,7 @@ describe('a broker whose own assertion is a JWT-SVID', () => {
   });
 
   it('keeps every token and SVID out of the logs', () => {
-    const output = launched.output();
-    for (const secret of secrets) expect(output).not.toContain(secret);
-    expect(output).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/);
+    expect(secrets.size).toBeGreaterThan(3);
+    expect(leaked()).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { useLaunchedSandbox } from './launchedSandbox.js';
 
 const sandbox = useLaunchedSandbox();
 const exchange = (token: string) => sandbox.exchange(token);
-const secrets = sandbox.secrets;
+const { secrets, leaked } = sandbox;
 let launched: Launched;
 let e: SandboxEndpoints;
 
@@ -149,8 +149,7 @@ describe('pods and CI jobs get Entra tokens through the broker', () => {
   });
 
   it('keeps every token out of the logs', () => {
-    const output = launched.output();
-    for (const secret of secrets) expect(output).not.toContain(secret);
-    expect(output).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}/);
+    expect(secrets.size).toBeGreaterThan(3);
+    expect(leaked()).toEqual([]);
   });
 });

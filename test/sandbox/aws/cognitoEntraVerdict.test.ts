@@ -12,10 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCognitoStandIn } from '../../../sandbox/aws/cognito.js';
 import type { CognitoTokenHeader } from '../../../sandbox/aws/cognitoToken.js';
 import { AwsDirectory, type AwsPrincipalSeed } from '../../../sandbox/aws/model.js';
-import type { DirectorySeed } from '../../../sandbox/entra/model.js';
-import { type RunningEntraStandIn, startEntraStandIn } from '../../../sandbox/entra/server.js';
-import type { PemPair } from '../../../sandbox/lib/tls.js';
-import { createCertificateAuthority, trustCertificateAuthority } from '../../../sandbox/lib/tls.js';
+import { API_V2, CALLER, startVerdictEntra, TENANT, type VerdictEntra } from '../entra/assertionVerdict.js';
 
 const COGNITO = 'https://cognito-identity.amazonaws.com';
 const REGION = 'us-east-1';
@@ -37,42 +34,13 @@ const directory = new AwsDirectory({
   principals: [BACKEND],
 });
 
-const TENANT = '11111111-1111-4111-8111-111111111111';
-const CALLER = {
-  appId: 'a1a1a1a1-0000-4000-8000-000000000001',
-  spId: 'a1a1a1a1-0000-4000-8000-0000000000f1',
-};
-const API = { appId: 'b2b2b2b2-0000-4000-8000-000000000002', uri: 'api://broker-api' };
-const SEED: DirectorySeed = {
-  tenants: [
-    {
-      id: TENANT,
-      domains: ['contoso.onmicrosoft.com'],
-      applications: [
-        { appId: CALLER.appId, servicePrincipalId: CALLER.spId, displayName: 'cognito-caller' },
-        {
-          appId: API.appId,
-          displayName: 'broker-api',
-          identifierUris: [API.uri],
-          requestedAccessTokenVersion: 2,
-          appRoleAssignments: { [CALLER.appId]: ['Things.Read'] },
-        },
-      ],
-    },
-  ],
-};
-
-let tls: PemPair;
-let entra: RunningEntraStandIn;
+let entra: VerdictEntra;
 let cases = 0;
 
 beforeAll(async () => {
-  const ca = await createCertificateAuthority();
-  trustCertificateAuthority(ca.certPem);
-  tls = await ca.issue(['localhost', '127.0.0.1']);
-  entra = await startEntraStandIn({ tls, seed: SEED });
+  entra = await startVerdictEntra('cognito-caller');
 });
-afterAll(() => entra.close());
+afterAll(() => entra?.close());
 
 /**
  * Starts a Cognito stand-in with `header`, gets a developer identity's token from it with the real SDK,
@@ -80,7 +48,7 @@ afterAll(() => entra.close());
  */
 async function presentCognitoToken(header: CognitoTokenHeader) {
   const cognito = await startCognitoStandIn({
-    tls,
+    tls: entra.tls,
     region: REGION,
     directory,
     pools: [{ id: POOL, account: ACCOUNT, developerProviderName: DEVELOPER_PROVIDER }],
@@ -97,30 +65,20 @@ async function presentCognitoToken(header: CognitoTokenHeader) {
         Logins: { [DEVELOPER_PROVIDER]: 'workload-1' },
       }),
     );
-    const app = entra.directory.findApplicationByAppId(CALLER.appId);
     cases += 1;
-    const created = entra.directory.createFic(
-      { kind: 'application', objectId: app?.id ?? '' },
-      { name: `cognito-${cases}`, issuer: COGNITO, subject: IdentityId ?? '', audiences: [POOL] },
+    const { status, body } = await entra.present(
+      {
+        name: `cognito-${cases}`,
+        issuer: COGNITO,
+        subject: IdentityId ?? '',
+        audience: POOL,
+        discoveryUrl: cognito.url,
+      },
+      Token ?? '',
     );
-    expect(created.ok).toBe(true);
-    // Each case has its own keys: Entra fetches this stand-in's discovery, never a cached JWKS.
-    entra.admin.resolver.clear();
-    entra.admin.resolver.setDiscoveryOverride(COGNITO, cognito.url);
-    const response = await fetch(`${entra.url}/${TENANT}/oauth2/v2.0/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: CALLER.appId,
-        scope: `${API.uri}/.default`,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: Token ?? '',
-      }),
-    });
     return {
-      status: response.status,
-      body: (await response.json()) as Record<string, unknown> & { error_codes?: number[] },
+      status,
+      body,
       header: JSON.parse(Buffer.from((Token ?? '').split('.')[0] ?? '', 'base64url').toString()),
       discoveryFetches: cognito.signer.issuer.requestCounts.discovery,
     };
@@ -152,9 +110,9 @@ describe('Entra stand-in (default policy) judging a Cognito token as client_asse
     expect(res.status).toBe(200);
     expect(res.body.token_type).toBe('Bearer');
     expect(decodeJwt(String(res.body.access_token))).toMatchObject({
-      aud: API.appId,
+      aud: API_V2.appId,
       azp: CALLER.appId,
-      tid: TENANT,
+      tid: TENANT.id,
       roles: ['Things.Read'],
     });
     expect(res.discoveryFetches).toBe(1);

@@ -6,54 +6,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DirectorySeed } from '../../../sandbox/entra/model.js';
-import { type RunningEntraStandIn, startEntraStandIn } from '../../../sandbox/entra/server.js';
 import { freePorts } from '../../../sandbox/lib/childLauncher.js';
-import {
-  createCertificateAuthority,
-  type PemPair,
-  trustCertificateAuthority,
-} from '../../../sandbox/lib/tls.js';
 import { startSpireOidcProvider } from '../../../sandbox/spiffe/oidcDiscoveryProvider.js';
 import { startSpireAgent } from '../../../sandbox/spiffe/spireAgent.js';
 import type { JwtKeyType } from '../../../sandbox/spiffe/trustDomain.js';
+import { startVerdictEntra, type VerdictEntra } from '../entra/assertionVerdict.js';
 import { connectWorkload } from './workloadClient.js';
 
-const TENANT = '11111111-1111-4111-8111-111111111111';
-const CALLER = {
-  appId: 'a1a1a1a1-0000-4000-8000-000000000001',
-  spId: 'a1a1a1a1-0000-4000-8000-0000000000f1',
-};
-const API = { appId: 'b2b2b2b2-0000-4000-8000-000000000002', uri: 'api://broker-api' };
-const SEED: DirectorySeed = {
-  tenants: [
-    {
-      id: TENANT,
-      domains: ['contoso.onmicrosoft.com'],
-      applications: [
-        { appId: CALLER.appId, servicePrincipalId: CALLER.spId, displayName: 'spiffe-broker' },
-        {
-          appId: API.appId,
-          displayName: 'broker-api',
-          identifierUris: [API.uri],
-          requestedAccessTokenVersion: 2,
-          appRoleAssignments: { [CALLER.appId]: ['Things.Read'] },
-        },
-      ],
-    },
-  ],
-};
-
-let tls: PemPair;
-let entra: RunningEntraStandIn;
+let entra: VerdictEntra;
 let dir: string;
 let cases = 0;
 
 beforeAll(async () => {
-  const ca = await createCertificateAuthority();
-  trustCertificateAuthority(ca.certPem);
-  tls = await ca.issue(['localhost', '127.0.0.1']);
-  entra = await startEntraStandIn({ tls, seed: SEED });
+  entra = await startVerdictEntra('spiffe-broker');
   dir = await mkdtemp(path.join(tmpdir(), 'spiffe-entra-'));
 });
 afterAll(async () => {
@@ -77,35 +42,27 @@ async function presentSvid(jwtKeyType: JwtKeyType) {
     jwtIssuer: issuer,
     jwksUri: `https://127.0.0.1:${port}/keys`,
     setKeyUse: true,
-    tls,
+    tls: entra.tls,
     port,
   });
   try {
     const client = await connectWorkload(agent.endpoints[0] as string);
     const [svid] = await client.fetchJwtSvid({ audience: ['api://AzureADTokenExchange'] });
     client.close();
-    const app = entra.directory.findApplicationByAppId(CALLER.appId);
-    const created = entra.directory.createFic(
-      { kind: 'application', objectId: app?.id ?? '' },
-      { name: `spiffe-${cases}`, issuer, subject: id, audiences: ['api://AzureADTokenExchange'] },
+    const { status, body } = await entra.present(
+      {
+        name: `spiffe-${cases}`,
+        issuer,
+        subject: id,
+        audience: 'api://AzureADTokenExchange',
+        discoveryUrl: provider.url,
+      },
+      (svid as { svid: string }).svid,
     );
-    expect(created.ok).toBe(true);
-    entra.admin.resolver.setDiscoveryOverride(issuer, provider.url);
-    const response = await fetch(`${entra.url}/${TENANT}/oauth2/v2.0/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: CALLER.appId,
-        scope: `${API.uri}/.default`,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: (svid as { svid: string }).svid,
-      }),
-    });
-    const body = (await response.json()) as { error?: string; error_codes?: number[]; access_token?: string };
     const header = JSON.parse(
       Buffer.from((svid as { svid: string }).svid.split('.')[0] as string, 'base64url').toString(),
     );
-    return { status: response.status, body, alg: header.alg as string };
+    return { status, body, alg: header.alg as string };
   } finally {
     await provider.close();
     await agent.close();
