@@ -1,6 +1,7 @@
 // The stand-in's admin API (mounted under /admin; sandbox only, no auth): faults, counters, the decision
 // log, signing-key rotation and the external JWKS cache. Paths and bodies are listed in ./README.md.
 import { Hono } from 'hono';
+import { mountFaultRoutes } from '../lib/faultTable.js';
 import type { DecisionLog } from './decisionLog.js';
 import type { ExternalKeyResolver } from './externalKeys.js';
 import { type FaultInjector, faultSpecSchema } from './faults.js';
@@ -17,23 +18,7 @@ export interface AdminDeps {
 export function adminRoutes(deps: AdminDeps): Hono {
   const app = new Hono();
 
-  app.post('/faults', async (c) => {
-    const body: unknown = await c.req.json().catch(() => undefined);
-    const parsed = faultSpecSchema.safeParse(body);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map(
-        (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
-      );
-      return c.json({ error: 'invalid_fault', issues }, 400);
-    }
-    return c.json({ fault: deps.faults.add(parsed.data) }, 201);
-  });
-  app.get('/faults', (c) => c.json({ faults: deps.faults.list() }));
-  app.delete('/faults', (c) => {
-    deps.faults.clear();
-    return c.body(null, 204);
-  });
-  app.delete('/faults/:id', (c) => c.body(null, deps.faults.remove(c.req.param('id')) ? 204 : 404));
+  mountFaultRoutes(app, faultSpecSchema, deps.faults);
 
   app.get('/counters', (c) => c.json({ tenants: deps.log.counters() }));
   app.post('/counters/reset', (c) => {

@@ -1,7 +1,7 @@
 // Fault injection for the token endpoint, per tenant: added latency, throttling (429 + Retry-After) and
 // outages (5xx), for a number of requests or a time window (protocols.md §A.5 "Throttling"; perf-reliability.md).
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { FaultTable, type StoredFault } from '../lib/faultTable.js';
 
 const isoTime = z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be an ISO 8601 time');
 
@@ -34,12 +34,8 @@ export const faultSpecSchema = z
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
 
-/** A stored fault: its spec, an id and how many applications are left. */
-export interface Fault extends FaultSpec {
-  id: string;
-  /** Requests it still applies to; null when unlimited. */
-  remaining: number | null;
-}
+/** A stored fault: its spec, an id and how many applications are left (null = unlimited). */
+export type Fault = StoredFault<FaultSpec>;
 
 /** What a matching fault asks the token endpoint to do. */
 export interface FaultAction {
@@ -51,45 +47,21 @@ export interface FaultAction {
 }
 
 /** The fault table. The first matching, active fault wins; each use counts against its `count`. */
-export class FaultInjector {
-  readonly #faults: Fault[] = [];
-
-  add(spec: FaultSpec): Fault {
-    const fault: Fault = { ...spec, id: randomUUID(), remaining: spec.count ?? null };
-    this.#faults.push(fault);
-    return fault;
-  }
-
-  list(): Fault[] {
-    return this.#faults.map((fault) => ({ ...fault }));
-  }
-
-  remove(id: string): boolean {
-    const index = this.#faults.findIndex((fault) => fault.id === id);
-    if (index >= 0) this.#faults.splice(index, 1);
-    return index >= 0;
-  }
-
-  clear(): void {
-    this.#faults.length = 0;
-  }
-
+export class FaultInjector extends FaultTable<FaultSpec> {
   /**
    * Finds the fault for a request to a tenant (matched by any of its names: GUID, domains, path segment,
    * compared ignoring case) at `nowMs` (epoch milliseconds), and consumes one use of it.
    */
   take(tenantNames: readonly string[], clientId: string, nowMs: number): FaultAction | undefined {
     const names = tenantNames.map((name) => name.toLowerCase());
-    const fault = this.#faults.find(
+    const fault = this.takeFirst(
       (candidate) =>
-        (candidate.remaining === null || candidate.remaining > 0) &&
         (candidate.tenant === '*' || names.includes(candidate.tenant.toLowerCase())) &&
         (candidate.clientId === undefined || candidate.clientId.toLowerCase() === clientId.toLowerCase()) &&
         (candidate.from === undefined || nowMs >= Date.parse(candidate.from)) &&
         (candidate.until === undefined || nowMs < Date.parse(candidate.until)),
     );
     if (!fault) return undefined;
-    if (fault.remaining !== null) fault.remaining -= 1;
     return {
       faultId: fault.id,
       latencyMs: fault.latencyMs ?? 0,

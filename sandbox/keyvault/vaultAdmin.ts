@@ -1,6 +1,7 @@
 // The vault's admin API (mounted under /admin; sandbox only, no authentication): secrets without their
 // values, faults, counters, the request log and access policies. Paths are listed in ./README.md.
 import { Hono } from 'hono';
+import { mountFaultRoutes } from '../lib/faultTable.js';
 import { SECRET_PERMISSIONS, type SecretPermission } from './options.js';
 import type { RequestLog } from './requestLog.js';
 import type { SecretStore } from './secretStore.js';
@@ -35,22 +36,7 @@ export function vaultAdminRoutes(deps: VaultAdminDeps): Hono {
     }),
   );
 
-  app.post('/faults', async (c) => {
-    const parsed = vaultFaultSchema.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map(
-        (issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`,
-      );
-      return c.json({ error: 'invalid_fault', issues }, 400);
-    }
-    return c.json({ fault: deps.faults.add(parsed.data) }, 201);
-  });
-  app.get('/faults', (c) => c.json({ faults: deps.faults.list() }));
-  app.delete('/faults', (c) => {
-    deps.faults.clear();
-    return c.body(null, 204);
-  });
-  app.delete('/faults/:id', (c) => c.body(null, deps.faults.remove(c.req.param('id')) ? 204 : 404));
+  mountFaultRoutes(app, vaultFaultSchema, deps.faults);
 
   app.get('/counters', (c) => c.json(deps.log.counters()));
   app.post('/counters/reset', (c) => {

@@ -1,7 +1,7 @@
 // Fault injection for the vault (sandbox only): throttling (429) and outages (5xx) for a number of requests,
 // optionally for one operation, so that tests can watch the SDK's retry policy act on them.
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { FaultTable, type StoredFault } from '../lib/faultTable.js';
 import { VAULT_OPERATIONS } from './vaultOperations.js';
 
 /** Body of `POST /admin/faults`. */
@@ -33,43 +33,14 @@ export const vaultFaultSchema = z
 export type VaultFaultSpec = z.infer<typeof vaultFaultSchema>;
 
 /** A stored fault with its id and remaining uses (null = unlimited). */
-export interface VaultFault extends VaultFaultSpec {
-  id: string;
-  remaining: number | null;
-}
+export type VaultFault = StoredFault<VaultFaultSpec>;
 
 /** The fault table; the first active fault matching the operation wins and uses one of its `count`. */
-export class VaultFaults {
-  readonly #faults: VaultFault[] = [];
-
-  add(spec: VaultFaultSpec): VaultFault {
-    const fault: VaultFault = { ...spec, id: randomUUID(), remaining: spec.count ?? null };
-    this.#faults.push(fault);
-    return { ...fault };
-  }
-
-  list(): VaultFault[] {
-    return this.#faults.map((fault) => ({ ...fault }));
-  }
-
-  remove(id: string): boolean {
-    const index = this.#faults.findIndex((fault) => fault.id === id);
-    if (index >= 0) this.#faults.splice(index, 1);
-    return index >= 0;
-  }
-
-  clear(): void {
-    this.#faults.length = 0;
-  }
-
+export class VaultFaults extends FaultTable<VaultFaultSpec> {
   /** Consumes and returns the fault for this operation, if any. */
   take(operation: string): VaultFault | undefined {
-    const fault = this.#faults.find(
-      (candidate) =>
-        (candidate.remaining === null || candidate.remaining > 0) &&
-        (candidate.operation === undefined || candidate.operation === operation),
+    return this.takeFirst(
+      (candidate) => candidate.operation === undefined || candidate.operation === operation,
     );
-    if (fault?.remaining != null) fault.remaining -= 1;
-    return fault ? { ...fault } : undefined;
   }
 }
