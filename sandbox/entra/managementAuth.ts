@@ -1,6 +1,7 @@
 // Bearer authentication of the stand-in's management APIs (Graph, ARM): only tokens the stand-in issued.
 import type { Context } from 'hono';
 import { compactVerify, createLocalJWKSet } from 'jose';
+import { claimsObject, textClaim } from '../lib/jwsClaims.js';
 import { v1Issuer, v2Issuer } from './discovery.js';
 import type { DirectoryReader } from './model.js';
 import type { Clock } from './options.js';
@@ -199,18 +200,9 @@ interface AccessTokenClaims {
 }
 
 function parseClaims(payload: Uint8Array): AccessTokenClaims | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(payload));
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-  const json = raw as Record<string, unknown>;
-  const text = (name: string): string | undefined => {
-    const value = json[name];
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
+  const json = claimsObject(payload);
+  if (!json) return undefined;
+  const text = (name: string) => textClaim(json, name);
   const { tid, iss, oid, aud } = { tid: text('tid'), iss: text('iss'), oid: text('oid'), aud: text('aud') };
   const exp = json.exp;
   const nbf = json.nbf;

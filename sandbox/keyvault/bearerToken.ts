@@ -1,6 +1,7 @@
 // Verifies Key Vault bearer tokens against the Entra stand-in's published keys, fetched over https with
 // jose's remote JWKS (never Entra's own code: the vault is an independent witness, broker.md).
 import { compactVerify, createRemoteJWKSet, errors as joseErrors } from 'jose';
+import { claimsObject, textClaim } from '../lib/jwsClaims.js';
 import type { ResolvedKeyVaultOptions } from './options.js';
 import { tokenRefusals, type VaultRefusal } from './vaultErrors.js';
 
@@ -92,18 +93,9 @@ interface AccessTokenClaims {
 }
 
 function parseClaims(payload: Uint8Array): AccessTokenClaims | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(payload));
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-  const json = raw as Record<string, unknown>;
-  const text = (name: string): string | undefined => {
-    const value = json[name];
-    return typeof value === 'string' && value.length > 0 ? value : undefined;
-  };
+  const json = claimsObject(payload);
+  if (!json) return undefined;
+  const text = (name: string) => textClaim(json, name);
   // RFC 7519 §4.1.3: `aud` is a string or an array of strings; any accepted member suffices.
   const aud = typeof json.aud === 'string' ? [json.aud] : Array.isArray(json.aud) ? json.aud : [];
   const audiences = aud.filter((value): value is string => typeof value === 'string');
