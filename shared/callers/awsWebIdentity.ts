@@ -43,7 +43,6 @@ export function createAwsWebIdentityVerifier(options: AwsWebIdentityVerifierOpti
     issuers: [...byIssuer.keys()],
     keysFor: (unverified) => byIssuer.get(unverified.iss as string)?.keys,
     audience: options.audience,
-    audienceName: `this broker's audience (${options.audience})`,
     // RS256 and ES384 are the two GetWebIdentityToken signs with; the caller chooses.
     algorithms: ['RS256', 'ES384'],
     typ: ['JWT'],

@@ -34,7 +34,6 @@ export function createGitHubVerifier(options: GitHubVerifierOptions): CallerVeri
     issuers: [options.issuer],
     keysFor: () => options.keys,
     audience: options.audience,
-    audienceName: `this broker's audience (${options.audience})`,
     algorithms: ['RS256'],
     typ: ['JWT'],
     issuerName: 'GitHub Actions',

@@ -31,7 +31,6 @@ export function createGoogleVerifier(options: GoogleVerifierOptions): CallerVeri
     issuers: GOOGLE_ISSUERS,
     keysFor: () => options.keys,
     audience: options.audience,
-    audienceName: `this broker's audience (${options.audience})`,
     algorithms: ['RS256'],
     typ: ['JWT'],
     issuerName: 'Google',

@@ -25,8 +25,11 @@ export interface JwtCallerOptions<P extends CallerPrincipal> {
   keysFor(unverified: Readonly<Record<string, unknown>>): JWTVerifyGetKey | undefined;
   /** The audience (or audiences) `aud` must be. */
   audience: string | readonly string[];
-  /** What the descriptions call the audience, e.g. "this broker's audience (https://…)". */
-  audienceName: string;
+  /**
+   * What the descriptions call the audience, e.g. "an identity pool this broker trusts"; unless told,
+   * "this broker's audience (…)" naming the configured audience.
+   */
+  audienceName?: string;
   algorithms: readonly string[];
   /** Accepted `typ` header values, compared as jose does (case-insensitive, `application/` optional). */
   typ: readonly string[];
@@ -133,8 +136,11 @@ function mapVerifyError(error: unknown, options: JwtCallerOptions<CallerPrincipa
   if (error instanceof errors.JWTClaimValidationFailed) {
     const claim = error.claim;
     if (error.reason === 'check_failed') {
-      if (claim === 'aud')
-        return refuseCaller(`The subject token's audience is not ${options.audienceName}.`, error);
+      if (claim === 'aud') {
+        const name =
+          options.audienceName ?? `this broker's audience (${[options.audience].flat().join(', ')})`;
+        return refuseCaller(`The subject token's audience is not ${name}.`, error);
+      }
       if (claim === 'iss')
         return refuseCaller(`The subject token was not issued by ${options.issuerName}.`, error);
       if (claim === 'iat')

@@ -32,7 +32,6 @@ export function createKubernetesVerifier(options: KubernetesVerifierOptions): Ca
     issuers: [...byIssuer.keys()],
     keysFor: (unverified) => byIssuer.get(unverified.iss as string)?.keys,
     audience: options.audience,
-    audienceName: `this broker's audience (${options.audience})`,
     // The API server signs with RS256 unless its service-account key is EC.
     algorithms: ['RS256', 'ES256'],
     typ: ['JWT'],

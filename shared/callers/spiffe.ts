@@ -56,7 +56,6 @@ export function createSpiffeVerifier(options: SpiffeVerifierOptions): CallerVeri
       return entry && entry.trustDomain === trustDomain ? entry.keys : undefined;
     },
     audience: options.audience,
-    audienceName: `this broker's audience (${options.audience})`,
     algorithms: JWT_SVID_ALGORITHMS,
     typ: ['JWT', 'JOSE'],
     typOptional: true,
