@@ -38,118 +38,113 @@ export interface RunningAwsSandbox {
   endpoints(source: AwsTokenSource | null): AwsEndpoints;
   /** The demo callers the policy admits: the role (as aws-iam and aws-web-identity) and the Cognito identity. */
   callers: { account: string; role: string; identityPool: string; identity: string };
-  closers: Array<() => Promise<void>>;
 }
 
 export async function startAwsSandbox(options: {
+  /** Each started component's closer is pushed here; the caller closes them, in reverse, on failure. */
+  closers: Array<() => Promise<void>>;
   tls: PemPair;
   ports: { sts: number; cognito: number };
 }): Promise<RunningAwsSandbox> {
   const demo = awsDemoSeed();
   const directory = new AwsDirectory(demo.seed);
-  const closers: Array<() => Promise<void>> = [];
-  try {
-    const sts = await startStsStandIn({
-      tls: options.tls,
-      port: options.ports.sts,
-      directory,
-      region: AWS_DEMO.region,
-    });
-    closers.push(() => sts.close());
-    const { cognito: pool } = AWS_DEMO;
-    const cognito = await startCognitoStandIn({
-      tls: options.tls,
-      port: options.ports.cognito,
-      region: AWS_DEMO.region,
-      directory,
-      pools: [
-        {
-          id: pool.poolId,
-          account: AWS_DEMO.account,
-          developerProviderName: pool.developerProvider,
-          identities: [
-            { id: pool.brokerIdentityId, developerUserId: pool.brokerUserId },
-            { id: pool.callerIdentityId, developerUserId: pool.callerUserId },
-          ],
-        },
-      ],
-      // The observed JWS/RS512 header is refused by the Entra stand-in (AADSTS5002727; sandbox/aws/README.md),
-      // so the sandbox shows the flow with the header Entra documents it accepts.
-      tokenHeader: { typ: 'JWT', alg: 'RS256' },
-    });
-    closers.push(() => cognito.close());
-    const webIdentity = sts.webIdentityIssuers.get(AWS_DEMO.account);
-    if (!webIdentity) throw new Error('the STS stand-in serves no web identity issuer for the demo account');
-    const role = (who: 'caller' | 'stranger') => ({
-      arn: callerArn(demo.seed.principals.find((p) => p.name === AWS_DEMO[who].role) as never),
-      ...demo[who],
-    });
-    return {
-      credentials: [
-        {
-          name: 'aws-token-broker-cognito',
-          issuer: cognito.issuer,
-          subject: pool.brokerIdentityId,
-          audiences: [pool.poolId],
-          description: "The broker's Cognito identity (developer-authenticated, sandbox).",
-        },
-        {
-          name: 'aws-token-broker-web-identity',
-          issuer: webIdentity.issuer,
-          subject: awsRoleArn(AWS_DEMO.broker.role),
-          audiences: ['api://AzureADTokenExchange'],
-          description: "The broker's IAM role through sts:GetWebIdentityToken (sandbox).",
-        },
-      ],
-      discoveryOverrides: { [cognito.issuer]: cognito.url, [webIdentity.issuer]: webIdentity.baseUrl },
-      brokerEnv: (source) => ({
-        AWS_STS_ENDPOINTS: new URL(sts.url).origin,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_WEB_IDENTITY_ISSUERS: JSON.stringify([
-          { account: AWS_DEMO.account, issuer: webIdentity.issuer, jwksUrl: webIdentity.jwksUrl },
-        ]),
-        COGNITO_CALLER_POOL_IDS: pool.poolId,
-        COGNITO_JWKS_URL: cognito.jwksUrl,
-        ...(source
-          ? {
-              AWS_REGION: AWS_DEMO.region,
-              AWS_TOKEN_SOURCE: source,
-              AWS_ACCESS_KEY_ID: demo.broker.accessKeyId,
-              AWS_SECRET_ACCESS_KEY: demo.broker.secretAccessKey,
-              AWS_SESSION_TOKEN: demo.broker.sessionToken,
-              AWS_ENDPOINT_URL_STS: sts.url,
-              AWS_ENDPOINT_URL_COGNITO_IDENTITY: cognito.url,
-              COGNITO_IDENTITY_POOL_ID: pool.poolId,
-              COGNITO_DEVELOPER_PROVIDER: pool.developerProvider,
-              COGNITO_DEVELOPER_USER_ID: pool.brokerUserId,
-            }
-          : {}),
-      }),
-      endpoints: (source) => ({
-        region: AWS_DEMO.region,
-        stsEndpoint: sts.url,
-        cognitoEndpoint: cognito.url,
-        webIdentityIssuer: webIdentity.issuer,
-        brokerTokenSource: source,
-        callerRole: role('caller'),
-        strangerRole: role('stranger'),
-        cognitoPool: {
-          id: pool.poolId,
-          developerProvider: pool.developerProvider,
-          callerUserId: pool.callerUserId,
-          callerIdentityId: pool.callerIdentityId,
-        },
-      }),
-      callers: {
+  const { closers } = options;
+  const sts = await startStsStandIn({
+    tls: options.tls,
+    port: options.ports.sts,
+    directory,
+    region: AWS_DEMO.region,
+  });
+  closers.push(() => sts.close());
+  const { cognito: pool } = AWS_DEMO;
+  const cognito = await startCognitoStandIn({
+    tls: options.tls,
+    port: options.ports.cognito,
+    region: AWS_DEMO.region,
+    directory,
+    pools: [
+      {
+        id: pool.poolId,
         account: AWS_DEMO.account,
-        role: AWS_DEMO.caller.role,
-        identityPool: pool.poolId,
-        identity: pool.callerIdentityId,
+        developerProviderName: pool.developerProvider,
+        identities: [
+          { id: pool.brokerIdentityId, developerUserId: pool.brokerUserId },
+          { id: pool.callerIdentityId, developerUserId: pool.callerUserId },
+        ],
       },
-      closers,
-    };
-  } catch (error) {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    throw error;
-  }
+    ],
+    // The observed JWS/RS512 header is refused by the Entra stand-in (AADSTS5002727; sandbox/aws/README.md),
+    // so the sandbox shows the flow with the header Entra documents it accepts.
+    tokenHeader: { typ: 'JWT', alg: 'RS256' },
+  });
+  closers.push(() => cognito.close());
+  const webIdentity = sts.webIdentityIssuers.get(AWS_DEMO.account);
+  if (!webIdentity) throw new Error('the STS stand-in serves no web identity issuer for the demo account');
+  const role = (who: 'caller' | 'stranger') => ({
+    arn: callerArn(demo.seed.principals.find((p) => p.name === AWS_DEMO[who].role) as never),
+    ...demo[who],
+  });
+  return {
+    credentials: [
+      {
+        name: 'aws-token-broker-cognito',
+        issuer: cognito.issuer,
+        subject: pool.brokerIdentityId,
+        audiences: [pool.poolId],
+        description: "The broker's Cognito identity (developer-authenticated, sandbox).",
+      },
+      {
+        name: 'aws-token-broker-web-identity',
+        issuer: webIdentity.issuer,
+        subject: awsRoleArn(AWS_DEMO.broker.role),
+        audiences: ['api://AzureADTokenExchange'],
+        description: "The broker's IAM role through sts:GetWebIdentityToken (sandbox).",
+      },
+    ],
+    discoveryOverrides: { [cognito.issuer]: cognito.url, [webIdentity.issuer]: webIdentity.baseUrl },
+    brokerEnv: (source) => ({
+      AWS_STS_ENDPOINTS: new URL(sts.url).origin,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_WEB_IDENTITY_ISSUERS: JSON.stringify([
+        { account: AWS_DEMO.account, issuer: webIdentity.issuer, jwksUrl: webIdentity.jwksUrl },
+      ]),
+      COGNITO_CALLER_POOL_IDS: pool.poolId,
+      COGNITO_JWKS_URL: cognito.jwksUrl,
+      ...(source
+        ? {
+            AWS_REGION: AWS_DEMO.region,
+            AWS_TOKEN_SOURCE: source,
+            AWS_ACCESS_KEY_ID: demo.broker.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: demo.broker.secretAccessKey,
+            AWS_SESSION_TOKEN: demo.broker.sessionToken,
+            AWS_ENDPOINT_URL_STS: sts.url,
+            AWS_ENDPOINT_URL_COGNITO_IDENTITY: cognito.url,
+            COGNITO_IDENTITY_POOL_ID: pool.poolId,
+            COGNITO_DEVELOPER_PROVIDER: pool.developerProvider,
+            COGNITO_DEVELOPER_USER_ID: pool.brokerUserId,
+          }
+        : {}),
+    }),
+    endpoints: (source) => ({
+      region: AWS_DEMO.region,
+      stsEndpoint: sts.url,
+      cognitoEndpoint: cognito.url,
+      webIdentityIssuer: webIdentity.issuer,
+      brokerTokenSource: source,
+      callerRole: role('caller'),
+      strangerRole: role('stranger'),
+      cognitoPool: {
+        id: pool.poolId,
+        developerProvider: pool.developerProvider,
+        callerUserId: pool.callerUserId,
+        callerIdentityId: pool.callerIdentityId,
+      },
+    }),
+    callers: {
+      account: AWS_DEMO.account,
+      role: AWS_DEMO.caller.role,
+      identityPool: pool.poolId,
+      identity: pool.callerIdentityId,
+    },
+  };
 }

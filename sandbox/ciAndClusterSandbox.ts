@@ -59,80 +59,75 @@ export interface RunningCiAndCluster {
   /** The demo callers the policy admits. */
   callers: Array<Record<string, string>>;
   endpoints: CiAndClusterEndpoints;
-  closers: Array<() => Promise<void>>;
 }
 
 export async function startCiAndCluster(options: {
+  /** Each started component's closer is pushed here; the caller closes them, in reverse, on failure. */
+  closers: Array<() => Promise<void>>;
   tls: PemPair;
   ports: { kubernetes: number; github: number };
   stateDir: string;
   brokerAudience: string;
 }): Promise<RunningCiAndCluster> {
-  const closers: Array<() => Promise<void>> = [];
-  try {
-    const cluster = await startKubernetesIssuer({
-      issuer: CLUSTER_DEMO.issuer,
-      tls: options.tls,
-      port: options.ports.kubernetes,
-    });
-    closers.push(() => cluster.close());
-    const callerTokenFile = path.join(options.stateDir, 'kubernetes', CLUSTER_DEMO.pod.name, 'token');
-    const projected = await startProjectedTokenFile({
-      issuer: cluster,
-      path: callerTokenFile,
-      namespace: CLUSTER_DEMO.namespace,
-      serviceAccount: CLUSTER_DEMO.serviceAccount,
-      pod: CLUSTER_DEMO.pod,
-      audiences: [options.brokerAudience],
-      expirationSeconds: 3600,
-    });
-    closers.push(() => projected.close());
-    const github = await startGitHubActionsOidc({
-      tls: options.tls,
-      port: options.ports.github,
-      jobs: { deploy: GITHUB_DEMO },
-    });
-    closers.push(() => github.close());
-    const job = github.job('deploy');
-    if (!job.requestUrl || !job.requestToken)
-      throw new Error('the demo GitHub job may not request an ID token');
-    const repository = `${GITHUB_DEMO.owner}/${GITHUB_DEMO.repository}`;
-    return {
-      brokerEnv: {
-        KUBERNETES_ISSUERS: JSON.stringify([{ issuer: CLUSTER_DEMO.issuer, jwksUrl: cluster.jwksUrl }]),
-        GITHUB_JWKS_URL: github.jwksUrl,
+  const { closers } = options;
+  const cluster = await startKubernetesIssuer({
+    issuer: CLUSTER_DEMO.issuer,
+    tls: options.tls,
+    port: options.ports.kubernetes,
+  });
+  closers.push(() => cluster.close());
+  const callerTokenFile = path.join(options.stateDir, 'kubernetes', CLUSTER_DEMO.pod.name, 'token');
+  const projected = await startProjectedTokenFile({
+    issuer: cluster,
+    path: callerTokenFile,
+    namespace: CLUSTER_DEMO.namespace,
+    serviceAccount: CLUSTER_DEMO.serviceAccount,
+    pod: CLUSTER_DEMO.pod,
+    audiences: [options.brokerAudience],
+    expirationSeconds: 3600,
+  });
+  closers.push(() => projected.close());
+  const github = await startGitHubActionsOidc({
+    tls: options.tls,
+    port: options.ports.github,
+    jobs: { deploy: GITHUB_DEMO },
+  });
+  closers.push(() => github.close());
+  const job = github.job('deploy');
+  if (!job.requestUrl || !job.requestToken)
+    throw new Error('the demo GitHub job may not request an ID token');
+  const repository = `${GITHUB_DEMO.owner}/${GITHUB_DEMO.repository}`;
+  return {
+    brokerEnv: {
+      KUBERNETES_ISSUERS: JSON.stringify([{ issuer: CLUSTER_DEMO.issuer, jwksUrl: cluster.jwksUrl }]),
+      GITHUB_JWKS_URL: github.jwksUrl,
+    },
+    callers: [
+      {
+        kind: 'kubernetes',
+        issuer: CLUSTER_DEMO.issuer,
+        namespace: CLUSTER_DEMO.namespace,
+        serviceAccount: CLUSTER_DEMO.serviceAccount,
       },
-      callers: [
-        {
-          kind: 'kubernetes',
-          issuer: CLUSTER_DEMO.issuer,
-          namespace: CLUSTER_DEMO.namespace,
-          serviceAccount: CLUSTER_DEMO.serviceAccount,
-        },
-        { kind: 'github', repository, environment: GITHUB_DEMO.environment as string },
-      ],
-      endpoints: {
-        kubernetes: {
-          issuer: CLUSTER_DEMO.issuer,
-          callerTokenFile,
-          namespace: CLUSTER_DEMO.namespace,
-          serviceAccount: CLUSTER_DEMO.serviceAccount,
-          jwksUrl: cluster.jwksUrl,
-          adminUrl: cluster.adminUrl,
-        },
-        github: {
-          requestUrl: job.requestUrl,
-          requestToken: job.requestToken,
-          repository,
-          environment: GITHUB_DEMO.environment as string,
-          jwksUrl: github.jwksUrl,
-          adminUrl: github.adminUrl,
-        },
+      { kind: 'github', repository, environment: GITHUB_DEMO.environment as string },
+    ],
+    endpoints: {
+      kubernetes: {
+        issuer: CLUSTER_DEMO.issuer,
+        callerTokenFile,
+        namespace: CLUSTER_DEMO.namespace,
+        serviceAccount: CLUSTER_DEMO.serviceAccount,
+        jwksUrl: cluster.jwksUrl,
+        adminUrl: cluster.adminUrl,
       },
-      closers,
-    };
-  } catch (error) {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    throw error;
-  }
+      github: {
+        requestUrl: job.requestUrl,
+        requestToken: job.requestToken,
+        repository,
+        environment: GITHUB_DEMO.environment as string,
+        jwksUrl: github.jwksUrl,
+        adminUrl: github.adminUrl,
+      },
+    },
+  };
 }

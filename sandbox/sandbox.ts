@@ -195,23 +195,27 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     closers.push(callerMetadata.close);
 
     const aws = await startAwsSandbox({
+      closers,
       tls,
       ports: { sts: options.ports.sts, cognito: options.ports.cognito },
     });
-    closers.push(...aws.closers);
     const awsSource = options.brokerOn?.platform === 'aws' ? options.brokerOn.tokenSource : null;
 
     const brokerUrl = `http://127.0.0.1:${options.ports.broker}`;
     const audience = brokerUrl;
     const workloads = await startCiAndCluster({
+      closers,
       tls,
       ports: { kubernetes: options.ports.kubernetes, github: options.ports.github },
       stateDir: options.stateDir,
       brokerAudience: audience,
     });
-    closers.push(...workloads.closers);
-    const spiffe = await startSpiffe({ tls, port: options.ports.spireOidc, stateDir: options.stateDir });
-    closers.push(...spiffe.closers);
+    const spiffe = await startSpiffe({
+      closers,
+      tls,
+      port: options.ports.spireOidc,
+      stateDir: options.stateDir,
+    });
     const brokerSource =
       options.brokerOn?.platform === 'spiffe' ? 'spiffe' : awsSource ? 'aws' : 'gcpMetadata';
 

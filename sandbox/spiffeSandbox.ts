@@ -38,81 +38,76 @@ export interface RunningSpiffe {
   brokerEnv: Record<string, string>;
   caller: Record<string, string>;
   endpoints: SpiffeEndpoints;
-  closers: Array<() => Promise<void>>;
 }
 
 export async function startSpiffe(options: {
+  /** Each started component's closer is pushed here; the caller closes them, in reverse, on failure. */
+  closers: Array<() => Promise<void>>;
   tls: PemPair;
   port: number;
   stateDir: string;
 }): Promise<RunningSpiffe> {
-  const closers: Array<() => Promise<void>> = [];
-  try {
-    const sockets = path.join(options.stateDir, 'spire');
-    await mkdir(sockets, { recursive: true });
-    const brokerDomain = await createSpireTrustDomain({
-      name: SPIFFE_DEMO.brokerTrustDomain,
-      jwtKeyType: 'rsa-2048',
-      jwtIssuer: SPIFFE_DEMO.brokerIssuer,
-    });
-    const callerDomain = await createSpireTrustDomain({ name: SPIFFE_DEMO.callerTrustDomain });
-    const callerId = `spiffe://${SPIFFE_DEMO.callerTrustDomain}${SPIFFE_DEMO.callerPath}`;
-    const brokerAgent = await startSpireAgent({
-      trustDomain: brokerDomain,
-      federatedTrustDomains: [callerDomain],
-      workloads: [{ socketPath: path.join(sockets, 'broker.sock'), spiffeIds: [SPIFFE_DEMO.brokerId] }],
-      admin: { port: 0 },
-    });
-    closers.push(() => brokerAgent.close());
-    const callerAgent = await startSpireAgent({
-      trustDomain: callerDomain,
-      federatedTrustDomains: [brokerDomain],
-      workloads: [{ socketPath: path.join(sockets, 'caller.sock'), spiffeIds: [callerId] }],
-      admin: { port: 0 },
-    });
-    closers.push(() => callerAgent.close());
-    // Entra reads the discovery document here (through its override map); jwks_uri must point here too,
-    // not at the issuer's host, which only exists in the document.
-    const provider = await startSpireOidcProvider({
-      trustDomain: brokerDomain,
-      jwtIssuer: SPIFFE_DEMO.brokerIssuer,
-      jwksUri: `https://127.0.0.1:${options.port}/keys`,
-      setKeyUse: true,
-      tls: options.tls,
-      port: options.port,
-    });
-    closers.push(() => provider.close());
-    const [brokerSocket] = brokerAgent.endpoints as [string];
-    const [callerSocket] = callerAgent.endpoints as [string];
-    return {
-      credential: {
-        name: 'spiffe-token-broker',
-        issuer: SPIFFE_DEMO.brokerIssuer,
-        subject: SPIFFE_DEMO.brokerId,
-        audiences: ['api://AzureADTokenExchange'],
-        description: "The broker's SPIFFE ID, JWT-SVIDs from its SPIRE agent (sandbox).",
-      },
-      discoveryOverrides: { [SPIFFE_DEMO.brokerIssuer]: provider.url },
-      brokerEnv: {
-        SPIFFE_ENDPOINT_SOCKET: brokerSocket,
-        SPIFFE_TRUST_DOMAINS: JSON.stringify([
-          { trustDomain: SPIFFE_DEMO.callerTrustDomain, workloadApi: true },
-        ]),
-      },
-      caller: { kind: 'spiffe', trustDomain: SPIFFE_DEMO.callerTrustDomain, path: SPIFFE_DEMO.callerPath },
-      endpoints: {
-        callerSocket,
-        trustDomain: SPIFFE_DEMO.callerTrustDomain,
-        callerId,
-        brokerSocket,
-        brokerTrustDomain: SPIFFE_DEMO.brokerTrustDomain,
-        brokerAgentAdminUrl: brokerAgent.adminUrl as string,
-        callerAgentAdminUrl: callerAgent.adminUrl as string,
-      },
-      closers,
-    };
-  } catch (error) {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
-    throw error;
-  }
+  const { closers } = options;
+  const sockets = path.join(options.stateDir, 'spire');
+  await mkdir(sockets, { recursive: true });
+  const brokerDomain = await createSpireTrustDomain({
+    name: SPIFFE_DEMO.brokerTrustDomain,
+    jwtKeyType: 'rsa-2048',
+    jwtIssuer: SPIFFE_DEMO.brokerIssuer,
+  });
+  const callerDomain = await createSpireTrustDomain({ name: SPIFFE_DEMO.callerTrustDomain });
+  const callerId = `spiffe://${SPIFFE_DEMO.callerTrustDomain}${SPIFFE_DEMO.callerPath}`;
+  const brokerAgent = await startSpireAgent({
+    trustDomain: brokerDomain,
+    federatedTrustDomains: [callerDomain],
+    workloads: [{ socketPath: path.join(sockets, 'broker.sock'), spiffeIds: [SPIFFE_DEMO.brokerId] }],
+    admin: { port: 0 },
+  });
+  closers.push(() => brokerAgent.close());
+  const callerAgent = await startSpireAgent({
+    trustDomain: callerDomain,
+    federatedTrustDomains: [brokerDomain],
+    workloads: [{ socketPath: path.join(sockets, 'caller.sock'), spiffeIds: [callerId] }],
+    admin: { port: 0 },
+  });
+  closers.push(() => callerAgent.close());
+  // Entra reads the discovery document here (through its override map); jwks_uri must point here too,
+  // not at the issuer's host, which only exists in the document.
+  const provider = await startSpireOidcProvider({
+    trustDomain: brokerDomain,
+    jwtIssuer: SPIFFE_DEMO.brokerIssuer,
+    jwksUri: `https://127.0.0.1:${options.port}/keys`,
+    setKeyUse: true,
+    tls: options.tls,
+    port: options.port,
+  });
+  closers.push(() => provider.close());
+  const [brokerSocket] = brokerAgent.endpoints as [string];
+  const [callerSocket] = callerAgent.endpoints as [string];
+  return {
+    credential: {
+      name: 'spiffe-token-broker',
+      issuer: SPIFFE_DEMO.brokerIssuer,
+      subject: SPIFFE_DEMO.brokerId,
+      audiences: ['api://AzureADTokenExchange'],
+      description: "The broker's SPIFFE ID, JWT-SVIDs from its SPIRE agent (sandbox).",
+    },
+    discoveryOverrides: { [SPIFFE_DEMO.brokerIssuer]: provider.url },
+    brokerEnv: {
+      SPIFFE_ENDPOINT_SOCKET: brokerSocket,
+      SPIFFE_TRUST_DOMAINS: JSON.stringify([
+        { trustDomain: SPIFFE_DEMO.callerTrustDomain, workloadApi: true },
+      ]),
+    },
+    caller: { kind: 'spiffe', trustDomain: SPIFFE_DEMO.callerTrustDomain, path: SPIFFE_DEMO.callerPath },
+    endpoints: {
+      callerSocket,
+      trustDomain: SPIFFE_DEMO.callerTrustDomain,
+      callerId,
+      brokerSocket,
+      brokerTrustDomain: SPIFFE_DEMO.brokerTrustDomain,
+      brokerAgentAdminUrl: brokerAgent.adminUrl as string,
+      callerAgentAdminUrl: callerAgent.adminUrl as string,
+    },
+  };
 }
