@@ -50,6 +50,14 @@ const exchange = (subjectToken: string) =>
     scope: sandbox.endpoints.demo.scope,
   });
 
+/** The STS stand-in's count of requests per action since the last reset. */
+async function stsCalls(): Promise<Record<string, number>> {
+  const response = await fetch(`${sandbox.endpoints.aws.stsEndpoint}/admin/counters`);
+  return ((await response.json()) as { counters: Record<string, number> }).counters;
+}
+const resetStsCalls = () =>
+  fetch(`${sandbox.endpoints.aws.stsEndpoint}/admin/counters/reset`, { method: 'POST' });
+
 const SHAPE = 'it must be exactly {url, method: POST, headers: [{key, value}]} with printable header values';
 const QUERY = 'its url must be the endpoint with exactly ?Action=GetCallerIdentity&Version=2011-06-15';
 
@@ -286,7 +294,10 @@ describe('the aws-iam path against hostile signed requests', () => {
       'its X-Amz-Date is missing or malformed',
     ],
   ])('refuses %s before sending anything', async (_name, build, description) => {
-    const answer = await exchange(await build());
+    const token = await build();
+    await resetStsCalls();
+
+    const answer = await exchange(token);
 
     expect({ status: answer.status, body: answer.json }).toEqual({
       status: 401,
@@ -296,6 +307,7 @@ describe('the aws-iam path against hostile signed requests', () => {
       },
     });
     expect(isContractError(answer)).toBe(true);
+    expect(await stsCalls()).toEqual({});
   });
 
   it.each<[string, () => Promise<string>, string]>([

@@ -257,17 +257,43 @@ describe('CRLF and NUL in every field', () => {
     'actor_token',
     'actor_token_type',
   ];
+  // No space in the injected text, so that a scope is refused for its characters and not as two scopes.
   const INJECTIONS = [
-    ['CRLF', '\r\nX-Injected: yes\r\n\r\n{"event":"token.decision","outcome":"granted"}'],
+    ['CRLF', '\r\nX-Injected:yes\r\n\r\n{"event":"token.decision","outcome":"granted"}'],
     ['NUL', '\0X-Injected'],
   ];
+  /** Each field's refusal, the same for both injections: the check that reads the field says no. */
+  const REFUSALS: Record<string, [number, string, string | RegExp]> = {
+    grant_type: [400, 'unsupported_grant_type', `Only the grant type ${TOKEN_EXCHANGE_GRANT} is supported.`],
+    // CRLF's text adds dots (more than three segments), NUL's a byte base64url lacks: both are shape refusals.
+    subject_token: [
+      401,
+      'invalid_grant',
+      /^The subject token was refused: the subject token (is not a compact JWS \(three segments\)|has an empty or non-base64url segment)\.$/,
+    ],
+    subject_token_type: [400, 'invalid_request', /^The subject_token_type must be one of /],
+    audience: [
+      400,
+      'invalid_request',
+      "The parameter 'audience' must be a target name: 1-64 letters, digits, '.', '_' or '-'.",
+    ],
+    scope: [400, 'invalid_scope', 'The scope holds characters RFC 6749 does not allow in a scope.'],
+    requested_token_type: [
+      400,
+      'invalid_request',
+      'The only requested_token_type issued is urn:ietf:params:oauth:token-type:access_token.',
+    ],
+    resource: [400, 'invalid_request', "Name the target with 'audience'; 'resource' is not supported."],
+    actor_token: [400, 'invalid_request', 'Actor tokens are not supported.'],
+    actor_token_type: [400, 'invalid_request', 'Actor tokens are not supported.'],
+  };
 
   it.each(
     FIELDS.flatMap((field) =>
       INJECTIONS.map(([kind, text]) => [field, kind as string, text as string] as const),
     ),
   )(
-    '%s with %s gets a contract error, is never echoed, and never reaches a header or a log line',
+    '%s with %s gets its exact contract error, is never echoed, and never reaches a header or a log line',
     async (field, _kind, text) => {
       const base: Record<string, string> = {
         grant_type: TOKEN_EXCHANGE_GRANT,
@@ -279,9 +305,8 @@ describe('CRLF and NUL in every field', () => {
 
       const answer = await sandbox.post(new URLSearchParams(base).toString());
 
-      expect(answer.status).toBeGreaterThanOrEqual(400);
-      expect(answer.status).toBeLessThan(500);
-      expect(isContractError(answer)).toBe(true);
+      const [status, error, description] = REFUSALS[field] as [number, string, string | RegExp];
+      expectRefusal(answer, status, error, description);
       expect(answer.text).not.toContain('X-Injected');
       expect(answer.headers.get('x-injected')).toBeNull();
       expect(sandbox.output()).not.toContain('X-Injected');
@@ -313,14 +338,27 @@ describe('the HTTP layer (the local host, as the Functions host)', () => {
   });
 
   it('ignores an Authorization header and never logs it', async () => {
-    const bearer = `Bearer ${admitted}`;
+    const before = decisions();
 
+    // A well-formed exchange whose subject token is worthless: an admitted token in the header must not
+    // stand in for it.
     const answer = await sandbox.post(
-      new URLSearchParams({ grant_type: 'client_credentials', subject_token: 'x' }).toString(),
-      { authorization: bearer },
+      new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token_type: JWT_TOKEN_TYPE,
+        subject_token: 'x',
+        ...request,
+      }).toString(),
+      { authorization: `Bearer ${admitted}` },
     );
 
-    expect(answer.status).toBe(400);
+    expectRefusal(
+      answer,
+      401,
+      'invalid_grant',
+      'The subject token was refused: the subject token is not a compact JWS (three segments).',
+    );
+    expect(decisions()).toBe(before + 1);
     expect(sandbox.output()).not.toContain(admitted);
   });
 

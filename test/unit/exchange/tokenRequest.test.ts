@@ -73,16 +73,30 @@ describe('parseTokenRequest', () => {
     });
   });
 
+  const AUDIENCE_SYNTAX =
+    "The parameter 'audience' must be a target name: 1-64 letters, digits, '.', '_' or '-'.";
+  const SCOPE_SYNTAX = 'The scope holds characters RFC 6749 does not allow in a scope.';
   it.each([
-    ['CRLF in audience', { audience: 'vault\r\nreader' }, 'invalid_request'],
-    ['NUL in audience', { audience: 'vault\0' }, 'invalid_request'],
-    ['a URL as audience', { audience: 'https://vault.azure.net' }, 'invalid_request'],
-    ['CRLF in scope', { scope: 'https://vault.azure.net/.default\r\nX: y' }, 'invalid_scope'],
-    ['NUL in scope', { scope: 'a\0/.default' }, 'invalid_scope'],
-    ['a quote in scope', { scope: 'a"/.default' }, 'invalid_scope'],
-    ['CRLF in grant_type', { grant_type: `${BASE.grant_type}\r\n` }, 'unsupported_grant_type'],
-    ['NUL in subject_token_type', { subject_token_type: `${BASE.subject_token_type}\0` }, 'invalid_request'],
-  ])('refuses %s with the contract error', (_name, params, error) => {
-    expect(refusalOf(body(params)).error).toBe(error);
+    ['CRLF in audience', { audience: 'vault\r\nreader' }, 'invalid_request', AUDIENCE_SYNTAX],
+    ['NUL in audience', { audience: 'vault\0' }, 'invalid_request', AUDIENCE_SYNTAX],
+    ['a URL as audience', { audience: 'https://vault.azure.net' }, 'invalid_request', AUDIENCE_SYNTAX],
+    // No space in the injected text: one scope, refused for its characters and not for being two.
+    ['CRLF in scope', { scope: 'https://vault.azure.net/.default\r\nX:y' }, 'invalid_scope', SCOPE_SYNTAX],
+    ['NUL in scope', { scope: 'a\0/.default' }, 'invalid_scope', SCOPE_SYNTAX],
+    ['a quote in scope', { scope: 'a"/.default' }, 'invalid_scope', SCOPE_SYNTAX],
+    [
+      'CRLF in grant_type',
+      { grant_type: `${BASE.grant_type}\r\n` },
+      'unsupported_grant_type',
+      `Only the grant type ${BASE.grant_type} is supported.`,
+    ],
+    [
+      'NUL in subject_token_type',
+      { subject_token_type: `${BASE.subject_token_type}\0` },
+      'invalid_request',
+      expect.stringMatching(/^The subject_token_type must be one of /),
+    ],
+  ])('refuses %s with the contract error', (_name, params, error, description) => {
+    expect(refusalOf(body(params))).toEqual({ error, description });
   });
 });
