@@ -3,7 +3,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { getBroker } from '../shared/broker.js';
 import { ConfigError } from '../shared/config.js';
 import { EntraError } from '../shared/exchange/entraClient.js';
-import { TokenCache } from '../shared/exchange/tokenCache.js';
+import { targetCacheKey } from '../shared/exchange/targetToken.js';
+import { TokenCacheBlockedError } from '../shared/exchange/tokenCache.js';
 import { logEvent, reportFailure } from '../shared/log.js';
 import { PolicyError } from '../shared/policy.js';
 import { SourceError } from '../shared/sources/tokenSource.js';
@@ -34,9 +35,11 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
       } catch (error) {
         sources[name] = 'unavailable';
         problems.push(`source_unavailable:${name}`);
-        if (error instanceof SourceError) {
-          logEvent(context, 'warn', 'source.unavailable', { source: name, reason: error.reason });
-        } else reportFailure(context, 'ready', error);
+        // While the source's cache pauses after a failure, the reason is that failure's.
+        const cause = error instanceof TokenCacheBlockedError ? error.lastError : error;
+        if (cause instanceof SourceError) {
+          logEvent(context, 'warn', 'source.unavailable', { source: name, reason: cause.reason });
+        } else reportFailure(context, 'ready', cause);
       }
     }
     // A target whose key is paused after an Entra failure has an open circuit. The anonymous answer says
@@ -50,9 +53,7 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
         .map(({ key }) => key),
     );
     const unavailable = [...broker.exchange.policy.targets.values()]
-      .filter((target) =>
-        target.scopes.some((scope) => paused.has(TokenCache.key(target.tenant, target.clientId, scope))),
-      )
+      .filter((target) => target.scopes.some((scope) => paused.has(targetCacheKey(target, scope))))
       .map((target) => target.name);
     if (unavailable.length > 0) {
       problems.push('entra_unavailable');

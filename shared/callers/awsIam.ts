@@ -26,7 +26,7 @@ export interface AwsIamVerifierOptions {
 const STS_WINDOW_MS = 5 * 60_000;
 /** Largest STS answer read; a GetCallerIdentity answer is well under 1 KB. */
 const MAX_ANSWER_BYTES = 16_384;
-/** How long a caller's proof counts, for the audit line: STS's window from the signing time. */
+/** How long a caller's proof counts (VerifiedCaller.expiresAt): STS's window from the signing time. */
 const PROOF_LIFETIME_MS = STS_WINDOW_MS;
 
 /** STS error codes that mean the signed request itself is refused (named in the description: AWS's vocabulary, not the caller's text). */

@@ -26,10 +26,14 @@ export function jwtSvidKeys(jwks: { keys: Array<Record<string, unknown>> }): {
   };
 }
 
-/** Follows the stream of the agent at `endpoint`; `onError` hears of stream failures (no secrets in them). */
+/**
+ * Follows the stream of the agent at `endpoint`. A failed stream is reopened with backoff and is not
+ * logged here (there is no invocation to log through at this depth); while no bundle is held, callers of
+ * that trust domain get the retryable 503 `caller_keys_unavailable`, which their decision lines record.
+ */
 export function createSpiffeBundleFeed(
   endpoint: string,
-  options: { firstBundleTimeoutMs?: number; onError?: (error: unknown) => void } = {},
+  options: { firstBundleTimeoutMs?: number } = {},
 ): SpiffeBundleFeed {
   const client = new WorkloadApiClient(endpoint);
   let resolvers: Map<string, JWTVerifyGetKey> | undefined;
@@ -48,7 +52,7 @@ export function createSpiffeBundleFeed(
       );
       arrived();
     },
-    options.onError ?? (() => {}),
+    () => {},
   );
   const waitForFirst = async () => {
     let timer: NodeJS.Timeout | undefined;

@@ -9,6 +9,10 @@ import { type EntraClient, EntraError, type EntraToken } from './entraClient.js'
 import { TokenCache } from './tokenCache.js';
 import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
 
+/** The cache key of a target's token for a scope: the one place that says what a token is shared by. */
+export const targetCacheKey = (target: Target, scope: string): string =>
+  TokenCache.key(target.tenant, target.clientId, scope);
+
 export interface TargetTokenDependencies {
   sources: ReadonlyMap<string, TokenSource>;
   entra: EntraClient;
@@ -53,7 +57,7 @@ export function targetToken(deps: TargetTokenDependencies, target: Target, scope
     });
   };
   return {
-    key: TokenCache.key(target.tenant, target.clientId, scope),
+    key: targetCacheKey(target, scope),
     fetcher,
     reportRefreshFailure,
     context,

@@ -8,15 +8,15 @@ import { assertionFromJwt, type SourceAssertion, SourceError, type TokenSource }
 export interface TokenFileSourceOptions {
   path: string;
   clock: Clock;
-  /** Never hand Entra a token with less than this left, in milliseconds. */
-  minRemainingMs?: number;
 }
+
+/** Never hand Entra a token with less than this left (the same floor as the other sources' cache). */
+const MIN_REMAINING_MS = 60_000;
 
 export const TOKEN_FILE_SOURCE = 'tokenFile';
 
 /** Creates the source; it never names the file's path in an error (configuration names it). */
 export function createTokenFileSource(options: TokenFileSourceOptions): TokenSource {
-  const minRemainingMs = options.minRemainingMs ?? 60_000;
   let cached: { assertion: SourceAssertion; version: string } | undefined;
   const fail = (reason: string, cause?: unknown) => new SourceError(TOKEN_FILE_SOURCE, reason, { cause });
   return {
@@ -46,7 +46,7 @@ export function createTokenFileSource(options: TokenFileSourceOptions): TokenSou
         cached = { assertion: assertionFromJwt(TOKEN_FILE_SOURCE, text.trim()), version };
       }
       const remainingMs = cached.assertion.expiresAtMs - options.clock.now();
-      if (remainingMs < minRemainingMs) {
+      if (remainingMs < MIN_REMAINING_MS) {
         throw fail(
           `the token in the file expires in ${Math.max(0, Math.floor(remainingMs / 1000))} s; is whatever writes it refreshing it?`,
         );

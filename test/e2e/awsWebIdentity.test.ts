@@ -43,6 +43,10 @@ describe('a broker on AWS, its assertion from sts:GetWebIdentityToken', () => {
     expect(e2e.launched.output()).toContain(
       "STS refused: outbound web identity federation is disabled in the broker's AWS account; enable it once with iam:EnableOutboundWebIdentityFederation",
     );
+    // The readiness check ran while the source was paused after that failure: its log names the same reason.
+    expect(e2e.launched.output()).toMatch(
+      /\{"event":"source\.unavailable","source":"aws","reason":"STS refused: outbound web identity federation is disabled/,
+    );
   });
 
   it("serves an AWS caller with a token from the broker role's web identity, once federation is enabled", async () => {
