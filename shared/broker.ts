@@ -1,5 +1,7 @@
 // Production wiring, in one place: configuration, policy, verifiers, sources, the Entra client and
-// the cache are built once per process and reused by every warm invocation (style.md, Layout).
+// the cache are built once per process and reused by every warm invocation (style.md, Layout). Each token
+// source is imported only when the policy uses it: their SDKs (google-auth-library, the AWS clients,
+// gRPC) are most of a cold start's module loading.
 import { createCallerVerifiers } from './callers/fromConfig.js';
 import { type Clock, systemClock } from './clock.js';
 import {
@@ -14,11 +16,6 @@ import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { RecentTargets } from './exchange/refreshTokens.js';
 import { TokenCache } from './exchange/tokenCache.js';
 import { loadPolicyFile, PolicyError } from './policy.js';
-import { createAwsWebIdentitySource } from './sources/awsWebIdentity.js';
-import { createCognitoSource } from './sources/cognito.js';
-import { createGcpMetadataSource } from './sources/gcpMetadata.js';
-import { createSpiffeSource } from './sources/spiffe.js';
-import { createTokenFileSource } from './sources/tokenFile.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
 export interface Broker {
@@ -36,6 +33,7 @@ export async function createBroker(
   const sources = new Map<string, TokenSource>();
   const sourceNames = new Set([...policy.targets.values()].map((target) => target.source));
   if (sourceNames.has('gcpMetadata')) {
+    const { createGcpMetadataSource } = await import('./sources/gcpMetadata.js');
     sources.set(
       'gcpMetadata',
       createGcpMetadataSource({
@@ -46,10 +44,12 @@ export async function createBroker(
       }),
     );
   }
-  if (sourceNames.has('aws')) sources.set('aws', createAwsSource(awsSourceSettings(config), config, clock));
+  if (sourceNames.has('aws'))
+    sources.set('aws', await createAwsSource(awsSourceSettings(config), config, clock));
   if (sourceNames.has('spiffe')) {
     if (!config.SPIFFE_ENDPOINT_SOCKET)
       throw new ConfigError(['SPIFFE_ENDPOINT_SOCKET is required: a policy target uses source "spiffe"']);
+    const { createSpiffeSource } = await import('./sources/spiffe.js');
     sources.set(
       'spiffe',
       createSpiffeSource({
@@ -65,6 +65,7 @@ export async function createBroker(
       throw new ConfigError([
         'AZURE_FEDERATED_TOKEN_FILE is required: a policy target uses source "tokenFile"',
       ]);
+    const { createTokenFileSource } = await import('./sources/tokenFile.js');
     sources.set('tokenFile', createTokenFileSource({ path: config.AZURE_FEDERATED_TOKEN_FILE, clock }));
   }
   const missing = [...sourceNames].filter((name) => !sources.has(name));
@@ -74,7 +75,7 @@ export async function createBroker(
   return {
     config,
     exchange: {
-      ...createCallerVerifiers(config, policy, clock),
+      ...(await createCallerVerifiers(config, policy, clock)),
       policy,
       sources,
       entra: createEntraClient({
@@ -98,21 +99,28 @@ export async function createBroker(
 }
 
 /** The broker's own AWS identity, through the source AWS_TOKEN_SOURCE chose. */
-function createAwsSource(settings: AwsSourceSettings, config: BrokerConfig, clock: Clock): TokenSource {
-  return settings.kind === 'webIdentity'
-    ? createAwsWebIdentitySource({
-        audience: config.TOKEN_EXCHANGE_AUDIENCE,
-        region: settings.region,
-        durationSeconds: settings.durationSeconds,
-        timeoutMs: config.SOURCE_TIMEOUT_MS,
-        clock,
-      })
-    : createCognitoSource({
-        region: settings.region,
-        flow: settings.flow,
-        timeoutMs: config.SOURCE_TIMEOUT_MS,
-        clock,
-      });
+async function createAwsSource(
+  settings: AwsSourceSettings,
+  config: BrokerConfig,
+  clock: Clock,
+): Promise<TokenSource> {
+  if (settings.kind === 'webIdentity') {
+    const { createAwsWebIdentitySource } = await import('./sources/awsWebIdentity.js');
+    return createAwsWebIdentitySource({
+      audience: config.TOKEN_EXCHANGE_AUDIENCE,
+      region: settings.region,
+      durationSeconds: settings.durationSeconds,
+      timeoutMs: config.SOURCE_TIMEOUT_MS,
+      clock,
+    });
+  }
+  const { createCognitoSource } = await import('./sources/cognito.js');
+  return createCognitoSource({
+    region: settings.region,
+    flow: settings.flow,
+    timeoutMs: config.SOURCE_TIMEOUT_MS,
+    clock,
+  });
 }
 
 let current: Promise<Broker> | undefined;

@@ -1,9 +1,10 @@
 // Wiring of the caller verifiers from configuration and policy (part of the production wiring that
-// broker.ts starts): Google always, each other caller path only when a policy rule names its kind.
+// broker.ts starts): Google always, each other caller path only when a policy rule names its kind. The
+// two paths with heavy dependencies (aws-iam: an XML parser; Workload API bundles: gRPC) are imported
+// only when used, so a broker that needs neither does not load them at cold start.
 import type { Clock } from '../clock.js';
 import { type BrokerConfig, ConfigError } from '../config.js';
 import type { Policy } from '../policy.js';
-import { createAwsIamVerifier } from './awsIam.js';
 import { createAwsWebIdentityVerifier } from './awsWebIdentity.js';
 import type { CallerVerifier, SignedRequestVerifier } from './callerVerifier.js';
 import { createCognitoVerifier } from './cognitoCaller.js';
@@ -13,7 +14,7 @@ import { createJwksResolver } from './jwksResolver.js';
 import { createKubernetesVerifier } from './kubernetes.js';
 import { createOidcVerifier } from './oidc.js';
 import { createSpiffeVerifier } from './spiffe.js';
-import { createSpiffeBundleFeed, type SpiffeBundleFeed } from './spiffeBundles.js';
+import type { SpiffeBundleFeed } from './spiffeBundles.js';
 
 export interface CallerVerifiers {
   verifiers: CallerVerifier[];
@@ -21,7 +22,11 @@ export interface CallerVerifiers {
 }
 
 /** Builds the verifiers the policy needs; throws ConfigError when a named kind lacks its settings. */
-export function createCallerVerifiers(config: BrokerConfig, policy: Policy, clock: Clock): CallerVerifiers {
+export async function createCallerVerifiers(
+  config: BrokerConfig,
+  policy: Policy,
+  clock: Clock,
+): Promise<CallerVerifiers> {
   const keys = (url: string) =>
     createJwksResolver(new URL(url), {
       cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_SECONDS * 1000,
@@ -55,14 +60,13 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
     problems.push('OIDC_ISSUERS is required: the policy names oidc callers');
   if (problems.length > 0) throw new ConfigError(problems);
 
-  // One stream for every trust domain whose keys come from the Workload API, opened on first need.
-  let feed: SpiffeBundleFeed | undefined;
-  const bundleFeed = () => {
-    feed ??= createSpiffeBundleFeed(config.SPIFFE_ENDPOINT_SOCKET as string, {
-      firstBundleTimeoutMs: config.JWKS_TIMEOUT_MS,
-    });
-    return feed;
-  };
+  // One stream for every trust domain whose keys come from the Workload API.
+  const feed =
+    uses('spiffe') && config.SPIFFE_TRUST_DOMAINS?.some((entry) => entry.workloadApi)
+      ? (await import('./spiffeBundles.js')).createSpiffeBundleFeed(config.SPIFFE_ENDPOINT_SOCKET as string, {
+          firstBundleTimeoutMs: config.JWKS_TIMEOUT_MS,
+        })
+      : undefined;
   const verifiers: CallerVerifier[] = [
     createGoogleVerifier({
       ...common,
@@ -99,7 +103,7 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
         trustDomains: config.SPIFFE_TRUST_DOMAINS.map((entry) => ({
           trustDomain: entry.trustDomain,
           ...(entry.issuer ? { issuer: entry.issuer } : {}),
-          keys: entry.jwksUrl ? keys(entry.jwksUrl) : bundleFeed().keysFor(entry.trustDomain),
+          keys: entry.jwksUrl ? keys(entry.jwksUrl) : (feed as SpiffeBundleFeed).keysFor(entry.trustDomain),
         })),
         maxLifetimeSeconds: config.SPIFFE_SVID_MAX_LIFETIME_SECONDS,
       }),
@@ -141,17 +145,15 @@ export function createCallerVerifiers(config: BrokerConfig, policy: Policy, cloc
   const issuers = verifiers.flatMap((verifier) => verifier.issuers);
   const twice = issuers.filter((issuer, index) => issuers.indexOf(issuer) !== index);
   if (twice.length > 0) throw new ConfigError([`the issuer ${twice[0]} is configured for two caller kinds`]);
+  if (!uses('aws-iam')) return { verifiers };
+  const { createAwsIamVerifier } = await import('./awsIam.js');
   return {
     verifiers,
-    ...(uses('aws-iam')
-      ? {
-          signedRequests: createAwsIamVerifier({
-            ...common,
-            audience: config.BROKER_AUDIENCE,
-            stsEndpoints: config.AWS_STS_ENDPOINTS,
-            timeoutMs: config.AWS_STS_TIMEOUT_MS,
-          }),
-        }
-      : {}),
+    signedRequests: createAwsIamVerifier({
+      ...common,
+      audience: config.BROKER_AUDIENCE,
+      stsEndpoints: config.AWS_STS_ENDPOINTS,
+      timeoutMs: config.AWS_STS_TIMEOUT_MS,
+    }),
   };
 }
