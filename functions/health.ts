@@ -25,9 +25,14 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
   const problems: string[] = [];
   let targets = 0;
   const sources: Record<string, 'ok' | 'unavailable'> = {};
+  // Storage down is a degradation, not unreadiness: every instance shares the account, so taking them out
+  // of rotation for it would turn a slower broker into no broker. The answer says so; callers are served.
+  let sharedCache: 'ok' | 'unavailable' | 'off' = 'off';
   try {
-    const broker = await getBroker();
+    const broker = await getBroker(context);
     targets = broker.exchange.policy.targets.size;
+    if (broker.exchange.shared)
+      sharedCache = (await broker.exchange.shared.check(context)) ? 'ok' : 'unavailable';
     for (const [name, source] of broker.exchange.sources) {
       try {
         await source.getAssertion();
@@ -74,7 +79,13 @@ export async function ready(_request: HttpRequest, context: InvocationContext): 
   return {
     status: problems.length === 0 ? 200 : 503,
     headers: noStore,
-    jsonBody: problems.length === 0 ? { status, targets, sources } : { status, problems, sources },
+    jsonBody: {
+      status,
+      ...(problems.length === 0 ? { targets } : { problems }),
+      sources,
+      sharedCache,
+      ...(sharedCache === 'unavailable' ? { degraded: ['storage_unavailable'] } : {}),
+    },
   };
 }
 

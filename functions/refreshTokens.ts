@@ -19,7 +19,7 @@ function periodMs(): number {
 export async function refreshTokens(_timer: Timer, context: InvocationContext): Promise<void> {
   const started = Date.now();
   try {
-    const broker = await getBroker();
+    const broker = await getBroker(context);
     const summary = await refresh(broker.exchange, context, {
       horizonMs: broker.config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000 + periodMs(),
       recentWindowMs: broker.config.TOKEN_REFRESH_RECENT_SECONDS * 1000,

@@ -10,7 +10,7 @@ import { reportFailure } from '../shared/log.js';
 export async function token(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
     const body = await readBody(request);
-    const broker = await getBroker();
+    const broker = await getBroker(context);
     const granted = await exchangeToken(broker.exchange, body, context);
     return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, jsonBody: granted };
   } catch (error) {

@@ -28,7 +28,7 @@ export interface AuditRecord {
   /** SHA-256 (hex) of the access token issued. */
   tokenSha256?: string;
   expiresAt?: string;
-  cache?: 'hit' | 'miss';
+  cache?: 'hit' | 'miss' | 'shared';
   durationMs: number;
 }
 

@@ -14,7 +14,10 @@ import {
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { RecentTargets } from './exchange/refreshTokens.js';
+import type { SharedTier } from './exchange/sharedTier.js';
 import { TokenCache } from './exchange/tokenCache.js';
+import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
+import { type LogTarget, logEvent } from './log.js';
 import { loadPolicyFile, PolicyError } from './policy.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
@@ -23,10 +26,14 @@ export interface Broker {
   config: BrokerConfig;
 }
 
-/** Builds the broker from an environment; throws ConfigError or PolicyError naming what is wrong. */
+/**
+ * Builds the broker from an environment; throws ConfigError or PolicyError naming what is wrong. `log`
+ * hears what start-up decided (the shared cache tier on or off, and why).
+ */
 export async function createBroker(
   env: NodeJS.ProcessEnv = process.env,
   clock: Clock = systemClock,
+  log: LogTarget = console,
 ): Promise<Broker> {
   const config = loadConfig(env);
   const policy = await loadPolicyFile(config.BROKER_POLICY_FILE);
@@ -72,6 +79,7 @@ export async function createBroker(
   if (missing.length > 0)
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
 
+  const shared = await createSharedTier(config, clock, log);
   return {
     config,
     exchange: {
@@ -85,6 +93,7 @@ export async function createBroker(
         clock,
       }),
       recent: new RecentTargets(clock),
+      ...(shared ? { shared } : {}),
       cache: new TokenCache<EntraToken>({
         clock,
         refreshBeforeMs: config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
@@ -96,6 +105,48 @@ export async function createBroker(
       tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
     },
   };
+}
+
+/**
+ * The shared cache tier when storage and a key are configured; without a key there is none, and the log
+ * says so: a token is never stored in clear.
+ */
+async function createSharedTier(
+  config: BrokerConfig,
+  clock: Clock,
+  log: LogTarget,
+): Promise<SharedTier | undefined> {
+  const connectionString = config.TOKEN_SHARED_CACHE_CONNECTION ?? config.AzureWebJobsStorage;
+  if (!connectionString) {
+    logEvent(log, 'warn', 'shared_cache.disabled', { reason: 'no_storage_connection' });
+    return undefined;
+  }
+  if (!config.TOKEN_CACHE_KEYS) {
+    logEvent(log, 'warn', 'shared_cache.disabled', { reason: 'no_encryption_key' });
+    return undefined;
+  }
+  const [{ createBlobStore }, { SharedTier: Tier }] = await Promise.all([
+    import('./exchange/blobStore.js'),
+    import('./exchange/sharedTier.js'),
+  ]);
+  const keyring = new Keyring(parseKeyringSetting(config.TOKEN_CACHE_KEYS));
+  logEvent(log, 'info', 'shared_cache.enabled', {
+    container: config.TOKEN_SHARED_CACHE_CONTAINER,
+    keySource: 'setting',
+    keyVersions: keyring.versions,
+    leaseSeconds: config.TOKEN_LEASE_SECONDS,
+  });
+  return new Tier({
+    store: createBlobStore({
+      connectionString,
+      container: config.TOKEN_SHARED_CACHE_CONTAINER,
+      timeoutMs: config.STORAGE_TIMEOUT_MS,
+    }),
+    keyring,
+    clock,
+    leaseSeconds: config.TOKEN_LEASE_SECONDS,
+    downForMs: config.SHARED_CACHE_RETRY_SECONDS * 1000,
+  });
 }
 
 /** The broker's own AWS identity, through the source AWS_TOKEN_SOURCE chose. */
@@ -125,10 +176,10 @@ async function createAwsSource(
 
 let current: Promise<Broker> | undefined;
 
-/** The process's broker, built on first use; a failed build is retried on the next call. */
-export function getBroker(): Promise<Broker> {
+/** The process's broker, built on first use (start-up decisions logged to `log`); a failed build is retried on the next call. */
+export function getBroker(log?: LogTarget): Promise<Broker> {
   if (!current) {
-    current = createBroker().catch((error: unknown) => {
+    current = createBroker(process.env, systemClock, log).catch((error: unknown) => {
       current = undefined;
       throw error;
     });

@@ -17,6 +17,7 @@ import {
   spiffeTrustDomains,
   webIdentityIssuers,
 } from './configValues.js';
+import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
 import type { CognitoFlow } from './sources/cognito.js';
 
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
@@ -33,6 +34,25 @@ const schema = z
     TOKEN_REFRESH_SCHEDULE: ncrontab.default(DEFAULT_REFRESH_SCHEDULE),
     TOKEN_REFRESH_RECENT_SECONDS: positive(3600),
     ENTRA_RETRY_AFTER_MAX_SECONDS: positive(3600),
+    AzureWebJobsStorage: z.string().min(1).optional(),
+    TOKEN_SHARED_CACHE_CONNECTION: z.string().min(1).optional(),
+    TOKEN_SHARED_CACHE_CONTAINER: z
+      .string()
+      .regex(
+        /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+        'must be a blob container name (3-63 of a-z, 0-9, -)',
+      )
+      .default('token-broker-cache'),
+    TOKEN_CACHE_KEYS: z
+      .string()
+      .refine(keyringSettingValid, 'must be <version>:<base64 of 32 random bytes>, separated by commas')
+      .optional(),
+    TOKEN_LEASE_SECONDS: positiveInteger
+      .min(15, 'must be at least 15 (Azure Storage leases)')
+      .max(60, 'must be at most 60 (Azure Storage leases)')
+      .default(15),
+    STORAGE_TIMEOUT_MS: positive(2000),
+    SHARED_CACHE_RETRY_SECONDS: positive(30),
     GOOGLE_JWKS_URL: httpsUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
     GOOGLE_TOKEN_MAX_LIFETIME_SECONDS: positive(3600),
     GCP_SERVICE_ACCOUNT: z.string().min(1).default('default'),
@@ -117,6 +137,15 @@ const schema = z
     message:
       'must be greater than TOKEN_MIN_REMAINING_SECONDS (refresh starts before tokens stop being served)',
   });
+
+/** A keyring setting parses; its error never shows the value (it holds keys). */
+function keyringSettingValid(value: string): boolean {
+  try {
+    return new Keyring(parseKeyringSetting(value)).versions.length > 0;
+  } catch {
+    return false;
+  }
+}
 
 export type BrokerConfig = Readonly<z.infer<typeof schema>>;
 

@@ -28,8 +28,13 @@ export const LOG_EVENTS = {
   'source.unavailable': ['source', 'reason'],
   'entra.unavailable': ['targets'],
   'token.refresh_failed': ['target', 'scope', 'reason', 'aadsts'],
-  'tokens.refreshed': ['refreshed', 'skipped', 'failed', 'durationMs'],
+  'tokens.refreshed': ['refreshed', 'shared', 'skipped', 'failed', 'durationMs'],
   'broker.misconfigured': ['errorName', 'problems'],
+  'shared_cache.enabled': ['container', 'keySource', 'keyVersions', 'leaseSeconds'],
+  'shared_cache.disabled': ['reason'],
+  'shared_cache.unavailable': ['operation', 'errorName', 'status'],
+  'shared_cache.recovered': [],
+  'shared_cache.unreadable': ['reason'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type LogEvent = keyof typeof LOG_EVENTS;

@@ -17,6 +17,8 @@ export interface EntraToken {
   accessToken: string;
   /** Expiry in ms since the epoch, counted from when the request was *sent* (perf §4.2 F11). */
   expiresAtMs: number;
+  /** Where this instance got it: Entra itself, or the shared cache tier another instance filled. */
+  origin?: 'entra' | 'shared';
 }
 
 export interface EntraClient {

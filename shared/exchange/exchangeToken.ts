@@ -11,6 +11,7 @@ import type { Policy, PolicyDecision, Target } from '../policy.js';
 import type { TokenSource } from '../sources/tokenSource.js';
 import type { EntraClient, EntraToken } from './entraClient.js';
 import type { RecentTargets } from './refreshTokens.js';
+import type { SharedTier } from './sharedTier.js';
 import { targetToken } from './targetToken.js';
 import type { TokenCache } from './tokenCache.js';
 import {
@@ -31,6 +32,8 @@ export interface ExchangeDependencies {
   sources: ReadonlyMap<string, TokenSource>;
   entra: EntraClient;
   cache: TokenCache<EntraToken>;
+  /** The shared cache tier in Azure Storage; absent when no storage or no key is configured. */
+  shared?: SharedTier;
   /** Targets and scopes callers used, for the refresh timer; absent in tests that need none. */
   recent?: RecentTargets;
   clock: Clock;
@@ -74,7 +77,8 @@ export async function exchangeToken(
     Object.assign(record, {
       tokenSha256: sha256(token.accessToken),
       expiresAt: new Date(token.expiresAtMs).toISOString(),
-      cache: from,
+      // A miss another instance had already filled in the shared tier is 'shared': no Entra call.
+      cache: from === 'miss' && token.origin === 'shared' ? 'shared' : from,
     });
     audit(log, {
       ...record,
@@ -207,7 +211,15 @@ function policyRefusal(
 
 /** The Entra token for a target and scope, from cache or one exchange shared by concurrent callers. */
 async function obtainToken(deps: ExchangeDependencies, target: Target, scope: string, log: LogTarget) {
-  const { key, fetcher, reportRefreshFailure, context } = targetToken(deps, target, scope, log);
+  // A shared token due for refresh is not worth taking: fetch a fresh one instead.
+  const acceptAfterMs = deps.cache.options.refreshBeforeMs;
+  const { key, fetcher, reportRefreshFailure, context } = targetToken(
+    deps,
+    target,
+    scope,
+    log,
+    acceptAfterMs,
+  );
   deps.recent?.touch(target.name, scope);
   try {
     return await deps.cache.get(key, fetcher, reportRefreshFailure);

@@ -44,7 +44,10 @@ export interface RefreshOptions {
 
 /** What a run did, by `target scope`; no token. */
 export interface RefreshSummary {
+  /** Fetched from Entra by this instance. */
   refreshed: string[];
+  /** Taken from the shared tier, where another instance had already refreshed it. */
+  shared: string[];
   skipped: string[];
   failed: string[];
 }
@@ -64,13 +67,28 @@ export async function refreshTokens(
     const target = deps.policy.targets.get(name);
     if (target?.scopes.includes(scope)) pairs.set(`${name} ${scope}`, { target, scope });
   }
-  const summary: RefreshSummary = { refreshed: [], skipped: [], failed: [] };
+  const summary: RefreshSummary = { refreshed: [], shared: [], skipped: [], failed: [] };
   await Promise.all(
     [...pairs].map(async ([label, { target, scope }]) => {
-      const { key, fetcher, context } = targetToken(deps, target, scope, log);
+      const { key, fetcher, context } = targetToken(deps, target, scope, log, options.horizonMs);
       try {
-        const outcome = await deps.cache.refresh(key, fetcher, options.horizonMs);
-        (outcome === 'refreshed' ? summary.refreshed : summary.skipped).push(label);
+        let origin: string | undefined;
+        const outcome = await deps.cache.refresh(
+          key,
+          async () => {
+            const token = await fetcher();
+            origin = token.origin;
+            return token;
+          },
+          options.horizonMs,
+        );
+        const list =
+          outcome !== 'refreshed'
+            ? summary.skipped
+            : origin === 'shared'
+              ? summary.shared
+              : summary.refreshed;
+        list.push(label);
       } catch (error) {
         const mapped = mapUpstreamError(error, context);
         const reason =

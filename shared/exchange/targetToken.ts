@@ -6,6 +6,7 @@ import { type LogTarget, logEvent } from '../log.js';
 import type { Target } from '../policy.js';
 import type { TokenSource } from '../sources/tokenSource.js';
 import { type EntraClient, EntraError, type EntraToken } from './entraClient.js';
+import type { SharedTier } from './sharedTier.js';
 import { TokenCache } from './tokenCache.js';
 import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
 
@@ -16,12 +17,22 @@ export const targetCacheKey = (target: Target, scope: string): string =>
 export interface TargetTokenDependencies {
   sources: ReadonlyMap<string, TokenSource>;
   entra: EntraClient;
+  shared?: SharedTier;
   /** Audience of the broker's own assertion, for error descriptions. */
   tokenExchangeAudience: string;
 }
 
-/** The cache key, the fetcher and the background-failure reporter of one target and scope. */
-export function targetToken(deps: TargetTokenDependencies, target: Target, scope: string, log: LogTarget) {
+/**
+ * The cache key, the fetcher and the background-failure reporter of one target and scope. With a shared
+ * tier, the fetcher takes a token another instance stored when it is good `acceptAfterMs` from now.
+ */
+export function targetToken(
+  deps: TargetTokenDependencies,
+  target: Target,
+  scope: string,
+  log: LogTarget,
+  acceptAfterMs: number,
+) {
   const source = deps.sources.get(target.source);
   if (!source) throw new Error(`no token source ${target.source} is wired`);
   const context: ExchangeContext = {
@@ -31,7 +42,8 @@ export function targetToken(deps: TargetTokenDependencies, target: Target, scope
     scope,
     audience: deps.tokenExchangeAudience,
   };
-  const fetcher = async (): Promise<EntraToken> => {
+  const key = targetCacheKey(target, scope);
+  const fromEntra = async (): Promise<EntraToken> => {
     const assertion = await source.getAssertion();
     try {
       return await deps.entra.requestToken({
@@ -46,6 +58,12 @@ export function targetToken(deps: TargetTokenDependencies, target: Target, scope
       throw error;
     }
   };
+  const shared = deps.shared;
+  const fetcher = async (): Promise<EntraToken> => {
+    if (!shared) return { ...(await fromEntra()), origin: 'entra' };
+    const { token, origin } = await shared.fetch(key, fromEntra, acceptAfterMs, log);
+    return { ...token, origin };
+  };
   const reportRefreshFailure = (error: unknown) => {
     const mapped = mapUpstreamError(error, context);
     const detail = mapped instanceof BrokerError ? mapped.detail : {};
@@ -57,7 +75,7 @@ export function targetToken(deps: TargetTokenDependencies, target: Target, scope
     });
   };
   return {
-    key: targetCacheKey(target, scope),
+    key,
     fetcher,
     reportRefreshFailure,
     context,

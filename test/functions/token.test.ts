@@ -77,7 +77,12 @@ describe('GET /api/ready', () => {
     );
 
     expect(response.status).toBe(503);
-    expect(response.jsonBody).toEqual({ status: 'not_ready', problems: ['config_invalid'], sources: {} });
+    expect(response.jsonBody).toEqual({
+      status: 'not_ready',
+      problems: ['config_invalid'],
+      sources: {},
+      sharedCache: 'off',
+    });
     expect(lines.join('\n')).toContain('BROKER_AUDIENCE is required');
     expect(lines.join('\n')).toContain('BROKER_POLICY_FILE is required');
   });

@@ -75,7 +75,7 @@ describe('local.settings.json.example', () => {
 
     expect(Object.keys(config).sort()).toEqual(
       Object.keys(example.Values)
-        .filter((name) => !['FUNCTIONS_WORKER_RUNTIME', 'AzureWebJobsStorage'].includes(name))
+        .filter((name) => name !== 'FUNCTIONS_WORKER_RUNTIME')
         .sort(),
     );
   });

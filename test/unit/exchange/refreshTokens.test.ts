@@ -69,8 +69,18 @@ describe('refreshTokens', () => {
     clock.t += 3_100_000; // 500 s left: inside the 600 s horizon
     const third = await refreshTokens(deps, log, options);
 
-    expect(first).toEqual({ refreshed: [`app ${GRAPH}`, `mi ${VAULT}`], skipped: [], failed: [] });
-    expect(second).toEqual({ refreshed: [], skipped: [`app ${GRAPH}`, `mi ${VAULT}`], failed: [] });
+    expect(first).toEqual({
+      refreshed: [`app ${GRAPH}`, `mi ${VAULT}`],
+      shared: [],
+      skipped: [],
+      failed: [],
+    });
+    expect(second).toEqual({
+      refreshed: [],
+      shared: [],
+      skipped: [`app ${GRAPH}`, `mi ${VAULT}`],
+      failed: [],
+    });
     expect(third.refreshed).toEqual([`app ${GRAPH}`, `mi ${VAULT}`]);
     expect(calls).toHaveLength(4);
   });
@@ -82,6 +92,7 @@ describe('refreshTokens', () => {
 
     expect(await refreshTokens(deps, log, options)).toEqual({
       refreshed: [],
+      shared: [],
       skipped: [],
       failed: [`mi ${VAULT} (entra_refused)`],
     });

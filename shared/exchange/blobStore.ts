@@ -1,0 +1,89 @@
+// The shared cache tier's storage: one block blob per cache key in one container, through
+// @azure/storage-blob. Every call has a short timeout and at most one retry: a slow storage account must
+// fall back to the instance's own fetch quickly rather than hold a caller (sharedTier.ts). broker.ts
+// imports this module only when the shared tier is configured.
+import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
+import type { SharedStore } from './sharedTier.js';
+import type { SealedToken } from './tokenSeal.js';
+
+export interface BlobStoreOptions {
+  /** A storage connection string (AzureWebJobsStorage or an explicit setting). */
+  connectionString: string;
+  container: string;
+  /** Per try, in ms. */
+  timeoutMs: number;
+}
+
+const statusOf = (error: unknown) => (error instanceof RestError ? error.statusCode : undefined);
+const codeOf = (error: unknown) => (error instanceof RestError ? error.code : undefined);
+
+/** Creates the container when it is missing, then serves blobs in it. */
+export function createBlobStore(options: BlobStoreOptions): SharedStore {
+  const service = BlobServiceClient.fromConnectionString(options.connectionString, {
+    retryOptions: {
+      maxTries: 2,
+      tryTimeoutInMs: options.timeoutMs,
+      retryDelayInMs: 100,
+      maxRetryDelayInMs: 500,
+    },
+    // The broker's own telemetry covers storage calls; the SDK's user agent telemetry is off.
+    userAgentOptions: { userAgentPrefix: 'entra-token-broker' },
+  });
+  const container: ContainerClient = service.getContainerClient(options.container);
+  let containerReady: Promise<unknown> | undefined;
+  const ensureContainer = () => {
+    containerReady ??= container.createIfNotExists().catch((error: unknown) => {
+      containerReady = undefined;
+      throw error;
+    });
+    return containerReady;
+  };
+
+  return {
+    async read(name) {
+      await ensureContainer();
+      try {
+        const body = await container.getBlockBlobClient(name).downloadToBuffer();
+        return body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        // A body that is not JSON is ignored like one that does not open.
+        if (error instanceof SyntaxError) return { malformed: true };
+        throw error;
+      }
+    },
+    async write(name, value: SealedToken, leaseId) {
+      const body = JSON.stringify(value);
+      await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+        conditions: { leaseId },
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+    },
+    async acquire(name, seconds) {
+      await ensureContainer();
+      const blob = container.getBlockBlobClient(name);
+      try {
+        // A lease needs a blob: create an empty one unless there is one already.
+        await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
+      } catch (error) {
+        const status = statusOf(error);
+        // 409 BlobAlreadyExists, or 412 when it exists under a lease.
+        if (status !== 409 && status !== 412) throw error;
+      }
+      try {
+        const lease = await blob.getBlobLeaseClient().acquireLease(seconds);
+        return lease.leaseId;
+      } catch (error) {
+        if (statusOf(error) === 409 && codeOf(error) === 'LeaseAlreadyPresent') return undefined;
+        throw error;
+      }
+    },
+    async release(name, leaseId) {
+      await container.getBlockBlobClient(name).getBlobLeaseClient(leaseId).releaseLease();
+    },
+    async probe() {
+      await ensureContainer();
+      await container.getProperties();
+    },
+  };
+}
