@@ -16,6 +16,9 @@ export const DEMO = {
   target: 'vault-reader',
   scope: 'https://vault.azure.net/.default',
   managedIdentityTarget: 'vault-reader-mi',
+  /** The Key Vault secret the refresh timer keeps the demo app's Graph token in. */
+  publishedSecret: 'vault-reader-graph-token',
+  publishedScope: 'https://graph.microsoft.com/.default',
   /** An app a person on the caller VM can use to manage federated credentials through Graph. */
   operator: {
     appId: '0be7a10c-5a4d-4b0c-9e11-5a4db0c0e7a1',
@@ -103,6 +106,7 @@ export function demoPolicy(
   source: 'gcpMetadata' | 'aws' | 'spiffe' = 'gcpMetadata',
   awsCallers?: { account: string; role: string; identityPool: string; identity: string },
   workloads: readonly unknown[] = [],
+  publish?: { vaultUrl: string; secretName: string; scope: string },
 ): unknown {
   return {
     version: 1,
@@ -112,6 +116,7 @@ export function demoPolicy(
         clientId: ids.appId,
         scopes: [DEMO.scope, 'https://graph.microsoft.com/.default', 'https://storage.azure.com/.default'],
         source,
+        ...(publish ? { publish } : {}),
         description: 'App registration broker-demo, federated with the broker service account.',
       },
       [DEMO.managedIdentityTarget]: {

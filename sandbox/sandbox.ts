@@ -1,5 +1,6 @@
 // Starts the whole sandbox in this process: a CA, Azurite, Google's issuer, two GCP VMs' metadata
 // servers, the Entra stand-in, and the broker on the local Functions host; writes endpoints.json.
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type AwsEndpoints, type AwsTokenSource, startAwsSandbox } from './awsSandbox.js';
@@ -9,6 +10,7 @@ import { startEntraStandIn } from './entra/server.js';
 import { startGoogleIssuer } from './gcp/googleIssuer.js';
 import { startGcpMetadataServer } from './gcp/metadataServer.js';
 import { type LogSink, startLocalHost } from './host/localHost.js';
+import { startKeyVaultStandIn } from './keyvault/server.js';
 import { startAzurite } from './lib/azurite.js';
 import { assertPortsFree } from './lib/ports.js';
 import { createCertificateAuthority, trustCertificateAuthority } from './lib/tls.js';
@@ -25,6 +27,7 @@ export interface SandboxPorts {
   kubernetes: number;
   github: number;
   spireOidc: number;
+  keyVault: number;
   azuriteBlob: number;
   azuriteQueue: number;
   azuriteTable: number;
@@ -41,6 +44,7 @@ export const DEFAULT_PORTS: SandboxPorts = {
   kubernetes: 7447,
   github: 7448,
   spireOidc: 7449,
+  keyVault: 7450,
   azuriteBlob: 10000,
   azuriteQueue: 10001,
   azuriteTable: 10002,
@@ -57,6 +61,7 @@ const PORT_VARIABLES: Record<keyof SandboxPorts, string> = {
   kubernetes: 'SANDBOX_KUBERNETES_PORT',
   github: 'SANDBOX_GITHUB_PORT',
   spireOidc: 'SANDBOX_SPIRE_OIDC_PORT',
+  keyVault: 'SANDBOX_KEY_VAULT_PORT',
   azuriteBlob: 'SANDBOX_AZURITE_BLOB_PORT',
   azuriteQueue: 'SANDBOX_AZURITE_QUEUE_PORT',
   azuriteTable: 'SANDBOX_AZURITE_TABLE_PORT',
@@ -106,7 +111,8 @@ export function brokerOnFromEnv(env: NodeJS.ProcessEnv): NonNullable<SandboxOpti
 
 /** What endpoints.json holds: every URL, the demo identities, and a local workload's environment. */
 export interface SandboxEndpoints {
-  broker: { url: string; tokenUrl: string; audience: string };
+  /** `settingsFile`: the broker's app settings, which `node dist/sandbox/instance.js <stateDir> <port>` starts another instance from. */
+  broker: { url: string; tokenUrl: string; audience: string; settingsFile: string };
   entra: {
     authorityHost: string;
     tenantId: string;
@@ -127,6 +133,8 @@ export interface SandboxEndpoints {
     callerVm: { metadataHost: string; serviceAccount: string; uniqueId: string };
   };
   azurite: { connectionString: string };
+  /** The vault the refresh timer publishes `target`'s token for `scope` to, as secret `secretName`. */
+  keyVault: { vaultUrl: string; adminUrl: string; secretName: string; scope: string; target: string };
   aws: AwsEndpoints;
   spiffe: SpiffeEndpoints;
   kubernetes: CiAndClusterEndpoints['kubernetes'];
@@ -235,34 +243,60 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       },
     });
     closers.push(entra.close);
+    // Key Vault, where the refresh timer publishes the demo app's Graph token. The managed identity is the
+    // broker's own vault identity (BROKER_VAULT_TARGET): it writes, and a workload reading the secret with a
+    // token for that identity (from the broker) reads.
+    const vault = await startKeyVaultStandIn({
+      tls,
+      port: options.ports.keyVault,
+      tenantId: ids.tenantId,
+      entraUrl: entra.url,
+      accessPolicies: { [ids.managedIdentityClientId]: ['get', 'list', 'set'] },
+    });
+    closers.push(vault.close);
+    const publish = {
+      vaultUrl: vault.vaultUrl,
+      secretName: DEMO.publishedSecret,
+      scope: DEMO.publishedScope,
+    };
 
     const policyPath = path.join(options.stateDir, 'policy.json');
-    const policy = demoPolicy(ids, brokerSource, aws.callers, [...workloads.callers, spiffe.caller]);
+    const policy = demoPolicy(ids, brokerSource, aws.callers, [...workloads.callers, spiffe.caller], publish);
     await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
+    const brokerSettings: Record<string, string> = {
+      FUNCTIONS_WORKER_RUNTIME: 'node',
+      AzureWebJobsStorage: azurite.connectionString,
+      // The shared cache tier's key: random per sandbox run, like a key kept in Key Vault.
+      TOKEN_CACHE_KEYS: `sandbox-1:${randomBytes(32).toString('base64')}`,
+      BROKER_VAULT_TARGET: DEMO.managedIdentityTarget,
+      // The stand-in's host is 127.0.0.1, not a subdomain of vault.azure.net (sandbox/keyvault/README.md).
+      KEY_VAULT_CHALLENGE_VERIFICATION: 'off',
+      BROKER_AUDIENCE: audience,
+      BROKER_POLICY_FILE: policyPath,
+      ENTRA_AUTHORITY_HOST: entra.authorityHost,
+      GOOGLE_JWKS_URL: google.jwksUrl,
+      GCE_METADATA_HOST: brokerMetadata.metadataHost,
+      GOOGLE_CLOUD_PROJECT: DEMO.projectId,
+      METADATA_SERVER_DETECTION: 'assume-present',
+      ...aws.brokerEnv(awsSource),
+      ...workloads.brokerEnv,
+      ...spiffe.brokerEnv,
+    };
+    // More instances of the broker (sandbox/instance.ts) start from these; the file holds the sandbox's
+    // cache key, so only its owner may read it.
+    const settingsFile = path.join(options.stateDir, 'broker-settings.json');
+    await writeFile(settingsFile, `${JSON.stringify(brokerSettings, null, 2)}\n`, { mode: 0o600 });
     const host = await startLocalHost({
       appRoot: options.appRoot,
       timers: options.timers !== false,
       port: options.ports.broker,
       ...(options.log ? { log: options.log } : {}),
-      env: {
-        FUNCTIONS_WORKER_RUNTIME: 'node',
-        AzureWebJobsStorage: azurite.connectionString,
-        BROKER_AUDIENCE: audience,
-        BROKER_POLICY_FILE: policyPath,
-        ENTRA_AUTHORITY_HOST: entra.authorityHost,
-        GOOGLE_JWKS_URL: google.jwksUrl,
-        GCE_METADATA_HOST: brokerMetadata.metadataHost,
-        GOOGLE_CLOUD_PROJECT: DEMO.projectId,
-        METADATA_SERVER_DETECTION: 'assume-present',
-        ...aws.brokerEnv(awsSource),
-        ...workloads.brokerEnv,
-        ...spiffe.brokerEnv,
-      },
+      env: brokerSettings,
     });
     closers.push(host.close);
 
     const endpoints: SandboxEndpoints = {
-      broker: { url: host.url, tokenUrl: `${host.url}/api/token`, audience },
+      broker: { url: host.url, tokenUrl: `${host.url}/api/token`, audience, settingsFile },
       entra: {
         authorityHost: entra.authorityHost,
         tenantId: ids.tenantId,
@@ -290,6 +324,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
         },
       },
       azurite: { connectionString: azurite.connectionString },
+      keyVault: { ...publish, adminUrl: `${vault.url}/admin`, target: DEMO.target },
       aws: aws.endpoints(awsSource),
       spiffe: spiffe.endpoints,
       ...workloads.endpoints,

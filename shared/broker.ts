@@ -15,10 +15,12 @@ import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { RecentTargets } from './exchange/refreshTokens.js';
 import type { SharedTier } from './exchange/sharedTier.js';
+import { type TargetTokenDependencies, targetToken } from './exchange/targetToken.js';
 import { TokenCache } from './exchange/tokenCache.js';
 import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
 import { type LogTarget, logEvent } from './log.js';
-import { loadPolicyFile, PolicyError } from './policy.js';
+import { loadPolicyFile, type Policy, PolicyError } from './policy.js';
+import type { TokenPublisher } from './sinks/publisher.js';
 import type { TokenSource } from './sources/tokenSource.js';
 
 export interface Broker {
@@ -80,26 +82,37 @@ export async function createBroker(
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
 
   const shared = await createSharedTier(config, clock, log);
+  const cache = new TokenCache<EntraToken>({
+    clock,
+    refreshBeforeMs: config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
+    minRemainingMs: config.TOKEN_MIN_REMAINING_SECONDS * 1000,
+    maxEntries: config.TOKEN_CACHE_MAX_ENTRIES,
+  });
+  const entra = createEntraClient({
+    authorityHost: config.ENTRA_AUTHORITY_HOST,
+    timeoutMs: config.ENTRA_TIMEOUT_MS,
+    retryAfterMaxSeconds: config.ENTRA_RETRY_AFTER_MAX_SECONDS,
+    clock,
+  });
+  const tokens = {
+    sources,
+    entra,
+    cache,
+    tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
+    ...(shared ? { shared } : {}),
+  };
+  const publisher = await createPublisher(config, policy, clock, tokens);
   return {
     config,
     exchange: {
       ...(await createCallerVerifiers(config, policy, clock)),
       policy,
       sources,
-      entra: createEntraClient({
-        authorityHost: config.ENTRA_AUTHORITY_HOST,
-        timeoutMs: config.ENTRA_TIMEOUT_MS,
-        retryAfterMaxSeconds: config.ENTRA_RETRY_AFTER_MAX_SECONDS,
-        clock,
-      }),
+      entra,
       recent: new RecentTargets(clock),
       ...(shared ? { shared } : {}),
-      cache: new TokenCache<EntraToken>({
-        clock,
-        refreshBeforeMs: config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
-        minRemainingMs: config.TOKEN_MIN_REMAINING_SECONDS * 1000,
-        maxEntries: config.TOKEN_CACHE_MAX_ENTRIES,
-      }),
+      ...(publisher ? { publisher } : {}),
+      cache,
       clock,
       callerTokenMaxBytes: config.CALLER_TOKEN_MAX_BYTES,
       tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
@@ -146,6 +159,49 @@ async function createSharedTier(
     clock,
     leaseSeconds: config.TOKEN_LEASE_SECONDS,
     downForMs: config.SHARED_CACHE_RETRY_SECONDS * 1000,
+  });
+}
+
+/**
+ * The Key Vault publisher when a target declares `publish`: the broker signs in to Key Vault as the
+ * policy's BROKER_VAULT_TARGET, through its own federation and cache.
+ */
+async function createPublisher(
+  config: BrokerConfig,
+  policy: Policy,
+  clock: Clock,
+  tokens: TargetTokenDependencies & { cache: TokenCache<EntraToken> },
+): Promise<TokenPublisher | undefined> {
+  const publishing = [...policy.targets.values()]
+    .filter((target) => target.publish)
+    .map((target) => target.name);
+  if (publishing.length === 0) return undefined;
+  const name = config.BROKER_VAULT_TARGET;
+  if (!name)
+    throw new ConfigError([
+      `BROKER_VAULT_TARGET is required: target ${publishing.join(', ')} publishes to Key Vault`,
+    ]);
+  const vaultTarget = policy.targets.get(name);
+  if (!vaultTarget) throw new PolicyError([`BROKER_VAULT_TARGET names no target "${name}"`]);
+  const { createKeyVaultPublisher } = await import('./sinks/keyVault.js');
+  return createKeyVaultPublisher({
+    clock,
+    challengeVerification: config.KEY_VAULT_CHALLENGE_VERIFICATION === 'on',
+    timeoutMs: config.KEY_VAULT_TIMEOUT_MS,
+    async getToken(scope, log) {
+      if (!vaultTarget.scopes.includes(scope))
+        throw new PolicyError([
+          `BROKER_VAULT_TARGET ${name} does not list the scope Key Vault asks for (${scope})`,
+        ]);
+      const { key, fetcher } = targetToken(
+        tokens,
+        vaultTarget,
+        scope,
+        log,
+        tokens.cache.options.refreshBeforeMs,
+      );
+      return (await tokens.cache.get(key, fetcher)).token;
+    },
   });
 }
 

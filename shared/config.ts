@@ -52,6 +52,12 @@ const schema = z
       .max(60, 'must be at most 60 (Azure Storage leases)')
       .default(15),
     STORAGE_TIMEOUT_MS: positive(2000),
+    BROKER_VAULT_TARGET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be a target name from the policy')
+      .optional(),
+    KEY_VAULT_CHALLENGE_VERIFICATION: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+    KEY_VAULT_TIMEOUT_MS: positive(10_000),
     SHARED_CACHE_RETRY_SECONDS: positive(30),
     GOOGLE_JWKS_URL: httpsUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
     GOOGLE_TOKEN_MAX_LIFETIME_SECONDS: positive(3600),

@@ -28,7 +28,7 @@ export const LOG_EVENTS = {
   'source.unavailable': ['source', 'reason'],
   'entra.unavailable': ['targets'],
   'token.refresh_failed': ['target', 'scope', 'reason', 'aadsts'],
-  'tokens.refreshed': ['refreshed', 'shared', 'skipped', 'failed', 'durationMs'],
+  'tokens.refreshed': ['refreshed', 'shared', 'published', 'skipped', 'failed', 'durationMs'],
   'broker.misconfigured': ['errorName', 'problems'],
   'shared_cache.enabled': ['container', 'keySource', 'keyVersions', 'leaseSeconds'],
   'shared_cache.disabled': ['reason'],

@@ -28,9 +28,48 @@ const target = z
     source: z.enum(['gcpMetadata', 'aws', 'spiffe', 'tokenFile']),
     /** Kept fresh by the refresh timer for every scope, used or not (issue 10). */
     warm: z.boolean().optional(),
+    /**
+     * The refresh timer writes this target's token for `scope` (its only scope when omitted) to a Key Vault
+     * secret, for consumers that can only read a secret (issue 10).
+     */
+    publish: z
+      .object({
+        vaultUrl: z
+          .string()
+          .refine(
+            (value) =>
+              URL.canParse(value) && new URL(value).protocol === 'https:' && new URL(value).pathname === '/',
+            'must be a vault URL such as https://my-vault.vault.azure.net',
+          ),
+        // Key Vault's secret names: 1-127 letters, digits and dashes.
+        secretName: z.string().regex(/^[0-9A-Za-z-]{1,127}$/, 'must be 1-127 letters, digits or "-"'),
+        scope: SCOPE.optional(),
+      })
+      .strict()
+      .optional(),
     description: z.string().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((target, ctx) => {
+    if (!target.publish) return;
+    const scope = target.publish.scope ?? (target.scopes.length === 1 ? target.scopes[0] : undefined);
+    if (scope === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publish', 'scope'],
+        message: 'is required: the target has several scopes',
+      });
+    else if (!target.scopes.includes(scope))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publish', 'scope'],
+        message: "must be one of the target's scopes",
+      });
+  });
+
+/** The scope a target publishes: its `publish.scope`, or its only scope (the schema checked one exists). */
+export const publishedScope = (target: Target): string =>
+  target.publish?.scope ?? (target.scopes[0] as string);
 
 const policySchema = z
   .object({

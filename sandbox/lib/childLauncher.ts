@@ -25,6 +25,7 @@ export const PORT_NAMES = [
   'KUBERNETES',
   'GITHUB',
   'SPIRE_OIDC',
+  'KEY_VAULT',
   'AZURITE_BLOB',
   'AZURITE_QUEUE',
   'AZURITE_TABLE',
@@ -104,4 +105,45 @@ export async function whenUp(launched: Launched, timeoutMs = 45_000): Promise<Sa
 export async function interrupt(launched: Launched): Promise<number | null> {
   if (launched.child.exitCode === null) launched.child.kill('SIGINT');
   return launched.exited;
+}
+
+const INSTANCE = path.join(root, 'dist', 'sandbox', 'instance.js');
+
+export interface LaunchedInstance {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts one more broker instance (sandbox/instance.ts) beside a launched sandbox, on a free port with
+ * the sandbox broker's settings (`settings` overriding some), and resolves once it serves.
+ */
+export async function launchInstance(
+  launched: Launched,
+  settings: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<LaunchedInstance> {
+  const [port] = await freePorts(1);
+  const logPath = path.join(launched.stateDir, `instance-${port}.log`);
+  const log = openSync(logPath, 'a');
+  const child = spawn(
+    process.execPath,
+    [INSTANCE, launched.stateDir, String(port), JSON.stringify(settings)],
+    {
+      env: { ...process.env, SANDBOX_TIMERS: 'off' },
+      stdio: ['ignore', log, log],
+    },
+  );
+  closeSync(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const output = () => readFileSync(logPath, 'utf8');
+  const deadline = Date.now() + timeoutMs;
+  while (!output().includes('Instance is up')) {
+    if (child.exitCode !== null) throw new Error(`instance exited (${child.exitCode}): ${output()}`);
+    if (Date.now() > deadline) throw new Error(`instance did not come up: ${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { child, url: `http://127.0.0.1:${port}`, output, exited };
 }

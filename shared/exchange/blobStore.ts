@@ -1,6 +1,7 @@
 // The shared cache tier's storage: one block blob per cache key in one container, through
-// @azure/storage-blob. Every call has a short timeout and at most one retry: a slow storage account must
-// fall back to the instance's own fetch quickly rather than hold a caller (sharedTier.ts). broker.ts
+// @azure/storage-blob. Every call has a deadline (an abort signal: the SDK's own per-try timeout did not
+// end a request to a storage process that stopped answering) and at most one retry inside it: a slow
+// storage account must fall back to the instance's own fetch quickly rather than hold a caller. broker.ts
 // imports this module only when the shared tier is configured.
 import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
 import type { SharedStore } from './sharedTier.js';
@@ -10,7 +11,7 @@ export interface BlobStoreOptions {
   /** A storage connection string (AzureWebJobsStorage or an explicit setting). */
   connectionString: string;
   container: string;
-  /** Per try, in ms. */
+  /** Deadline of one operation, retry included, in ms. */
   timeoutMs: number;
 }
 
@@ -20,19 +21,14 @@ const codeOf = (error: unknown) => (error instanceof RestError ? error.code : un
 /** Creates the container when it is missing, then serves blobs in it. */
 export function createBlobStore(options: BlobStoreOptions): SharedStore {
   const service = BlobServiceClient.fromConnectionString(options.connectionString, {
-    retryOptions: {
-      maxTries: 2,
-      tryTimeoutInMs: options.timeoutMs,
-      retryDelayInMs: 100,
-      maxRetryDelayInMs: 500,
-    },
-    // The broker's own telemetry covers storage calls; the SDK's user agent telemetry is off.
+    retryOptions: { maxTries: 2, retryDelayInMs: 100, maxRetryDelayInMs: 500 },
     userAgentOptions: { userAgentPrefix: 'entra-token-broker' },
   });
   const container: ContainerClient = service.getContainerClient(options.container);
+  const deadline = () => ({ abortSignal: AbortSignal.timeout(options.timeoutMs) });
   let containerReady: Promise<unknown> | undefined;
   const ensureContainer = () => {
-    containerReady ??= container.createIfNotExists().catch((error: unknown) => {
+    containerReady ??= container.createIfNotExists(deadline()).catch((error: unknown) => {
       containerReady = undefined;
       throw error;
     });
@@ -43,7 +39,7 @@ export function createBlobStore(options: BlobStoreOptions): SharedStore {
     async read(name) {
       await ensureContainer();
       try {
-        const body = await container.getBlockBlobClient(name).downloadToBuffer();
+        const body = await container.getBlockBlobClient(name).downloadToBuffer(0, undefined, deadline());
         return body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
@@ -55,6 +51,7 @@ export function createBlobStore(options: BlobStoreOptions): SharedStore {
     async write(name, value: SealedToken, leaseId) {
       const body = JSON.stringify(value);
       await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+        ...deadline(),
         conditions: { leaseId },
         blobHTTPHeaders: { blobContentType: 'application/json' },
       });
@@ -64,14 +61,14 @@ export function createBlobStore(options: BlobStoreOptions): SharedStore {
       const blob = container.getBlockBlobClient(name);
       try {
         // A lease needs a blob: create an empty one unless there is one already.
-        await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
+        await blob.upload('', 0, { ...deadline(), conditions: { ifNoneMatch: '*' } });
       } catch (error) {
         const status = statusOf(error);
         // 409 BlobAlreadyExists, or 412 when it exists under a lease.
         if (status !== 409 && status !== 412) throw error;
       }
       try {
-        const lease = await blob.getBlobLeaseClient().acquireLease(seconds);
+        const lease = await blob.getBlobLeaseClient().acquireLease(seconds, deadline());
         return lease.leaseId;
       } catch (error) {
         if (statusOf(error) === 409 && codeOf(error) === 'LeaseAlreadyPresent') return undefined;
@@ -79,11 +76,11 @@ export function createBlobStore(options: BlobStoreOptions): SharedStore {
       }
     },
     async release(name, leaseId) {
-      await container.getBlockBlobClient(name).getBlobLeaseClient(leaseId).releaseLease();
+      await container.getBlockBlobClient(name).getBlobLeaseClient(leaseId).releaseLease(deadline());
     },
     async probe() {
       await ensureContainer();
-      await container.getProperties();
+      await container.getProperties(deadline());
     },
   };
 }

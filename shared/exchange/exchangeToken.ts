@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import { BrokerError, toWireError } from '../errors.js';
 import type { LogTarget } from '../log.js';
 import type { Policy, PolicyDecision, Target } from '../policy.js';
+import type { TokenPublisher } from '../sinks/publisher.js';
 import type { TokenSource } from '../sources/tokenSource.js';
 import type { EntraClient, EntraToken } from './entraClient.js';
 import type { RecentTargets } from './refreshTokens.js';
@@ -34,6 +35,8 @@ export interface ExchangeDependencies {
   cache: TokenCache<EntraToken>;
   /** The shared cache tier in Azure Storage; absent when no storage or no key is configured. */
   shared?: SharedTier;
+  /** Writes tokens of targets that declare `publish` to Key Vault; absent when none does. */
+  publisher?: TokenPublisher;
   /** Targets and scopes callers used, for the refresh timer; absent in tests that need none. */
   recent?: RecentTargets;
   clock: Clock;

@@ -2,10 +2,12 @@
 // `warm`, and every target and scope a caller used recently, is refreshed when its cached token would
 // enter the refresh margin before the next run, so no caller waits on Entra for them. One fetch at a
 // time per key, through the same cache callers read; a paused key (after a failure) is left alone.
+// Then each target that declares `publish` has its token written to Key Vault when it changed.
 
 import { BrokerError } from '../errors.js';
 import type { LogTarget } from '../log.js';
-import type { Target } from '../policy.js';
+import { publishedScope, type Target } from '../policy.js';
+import { PublishError } from '../sinks/publisher.js';
 import type { ExchangeDependencies } from './exchangeToken.js';
 import { targetToken } from './targetToken.js';
 import { mapUpstreamError } from './upstreamErrors.js';
@@ -48,6 +50,8 @@ export interface RefreshSummary {
   refreshed: string[];
   /** Taken from the shared tier, where another instance had already refreshed it. */
   shared: string[];
+  /** Written to Key Vault as a new secret version. */
+  published: string[];
   skipped: string[];
   failed: string[];
 }
@@ -67,7 +71,13 @@ export async function refreshTokens(
     const target = deps.policy.targets.get(name);
     if (target?.scopes.includes(scope)) pairs.set(`${name} ${scope}`, { target, scope });
   }
-  const summary: RefreshSummary = { refreshed: [], shared: [], skipped: [], failed: [] };
+  for (const target of deps.policy.targets.values()) {
+    if (target.publish) {
+      const scope = publishedScope(target);
+      pairs.set(`${target.name} ${scope}`, { target, scope });
+    }
+  }
+  const summary: RefreshSummary = { refreshed: [], shared: [], published: [], skipped: [], failed: [] };
   await Promise.all(
     [...pairs].map(async ([label, { target, scope }]) => {
       const { key, fetcher, context } = targetToken(deps, target, scope, log, options.horizonMs);
@@ -89,6 +99,18 @@ export async function refreshTokens(
               ? summary.shared
               : summary.refreshed;
         list.push(label);
+        if (target.publish && deps.publisher && scope === publishedScope(target)) {
+          const { token } = await deps.cache.get(key, fetcher);
+          const published = await deps.publisher
+            .publish(target, token, log, options.horizonMs)
+            .catch((error: unknown) => {
+              summary.failed.push(
+                `${label} (${error instanceof PublishError ? error.reason : 'publish_failed'})`,
+              );
+              return undefined;
+            });
+          if (published === 'published') summary.published.push(label);
+        }
       } catch (error) {
         const mapped = mapUpstreamError(error, context);
         const reason =

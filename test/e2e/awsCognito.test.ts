@@ -78,7 +78,12 @@ describe('a broker on AWS, its assertion from Cognito', () => {
     const response = await fetch(`${e2e.endpoints.broker.url}/api/ready`);
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ready', targets: 2, sources: { aws: 'ok' } });
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      targets: 2,
+      sources: { aws: 'ok' },
+      sharedCache: 'ok',
+    });
   });
 
   it("serves an AWS caller whose signed GetCallerIdentity STS confirms, with a token from the broker's Cognito identity", async () => {

@@ -39,6 +39,7 @@ describe('a broker on AWS, its assertion from sts:GetWebIdentityToken', () => {
       status: 'not_ready',
       problems: ['source_unavailable:aws'],
       sources: { aws: 'unavailable' },
+      sharedCache: 'ok',
     });
     expect(e2e.launched.output()).toContain(
       "STS refused: outbound web identity federation is disabled in the broker's AWS account; enable it once with iam:EnableOutboundWebIdentityFederation",

@@ -56,7 +56,12 @@ describe('a GCP workload gets an Entra token through the broker', () => {
     const response = await fetch(`${endpoints.broker.url}/api/ready`);
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ready', targets: 2, sources: { gcpMetadata: 'ok' } });
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      targets: 2,
+      sources: { gcpMetadata: 'ok' },
+      sharedCache: 'ok',
+    });
   });
 
   it('exchanges a Google ID token for a Key Vault token that verifies against the Entra stand-in', async () => {
@@ -162,6 +167,7 @@ describe('a GCP workload gets an Entra token through the broker', () => {
       status: 'not_ready',
       problems: ['entra_unavailable'],
       sources: { gcpMetadata: 'ok' },
+      sharedCache: 'ok',
     });
     expect(launched.output()).toContain(
       `"event":"entra.unavailable","targets":["${endpoints.demo.managedIdentityTarget}"]`,

@@ -74,6 +74,7 @@ describe('a broker whose own assertion is a JWT-SVID', () => {
       status: 'not_ready',
       problems: ['source_unavailable:spiffe'],
       sources: { spiffe: 'unavailable' },
+      sharedCache: 'ok',
     });
     expect(launched.output()).toContain(
       'the SPIFFE Workload API is unavailable (is the agent running and its socket mounted?)',

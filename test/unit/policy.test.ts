@@ -9,7 +9,13 @@ import type {
   CognitoPrincipal,
   GooglePrincipal,
 } from '../../shared/callers/callerVerifier.js';
-import { compilePolicy, loadPolicyFile, type PolicyError } from '../../shared/policy.js';
+import {
+  compilePolicy,
+  loadPolicyFile,
+  type PolicyError,
+  publishedScope,
+  type Target,
+} from '../../shared/policy.js';
 import { PAYMENTS_ROLE_SESSION } from '../helpers/principals.js';
 
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -218,6 +224,50 @@ describe('policy schema', () => {
     await expect(loadPolicyFile(path.join(dir, 'none.json'))).rejects.toThrow(
       `${dir}/none.json cannot be read (ENOENT)`,
     );
+  });
+});
+
+describe('publish', () => {
+  const withPublish = (name: 'vault-reader' | 'two-apis', publish: Record<string, unknown>) => {
+    const d = document();
+    Object.assign(d.targets[name], { publish });
+    return d;
+  };
+  const problems = (d: unknown): readonly string[] => {
+    try {
+      compilePolicy(d);
+    } catch (error) {
+      return (error as PolicyError).problems;
+    }
+    return [];
+  };
+  const vault = { vaultUrl: 'https://my-vault.vault.azure.net', secretName: 'graph-token' };
+
+  it("defaults the published scope to a target's only scope and takes a named one of several", () => {
+    expect(
+      publishedScope(compilePolicy(withPublish('vault-reader', vault)).targets.get('vault-reader') as Target),
+    ).toBe(VAULT);
+    expect(
+      publishedScope(
+        compilePolicy(withPublish('two-apis', { ...vault, scope: GRAPH })).targets.get('two-apis') as Target,
+      ),
+    ).toBe(GRAPH);
+  });
+
+  it('refuses a missing or foreign scope, a vault URL with a path or without https, and a bad secret name', () => {
+    expect(problems(withPublish('two-apis', vault))).toEqual([
+      'targets.two-apis.publish.scope is required: the target has several scopes',
+    ]);
+    expect(problems(withPublish('vault-reader', { ...vault, scope: GRAPH }))).toEqual([
+      "targets.vault-reader.publish.scope must be one of the target's scopes",
+    ]);
+    for (const vaultUrl of ['http://my-vault.vault.azure.net', 'https://my-vault.vault.azure.net/secrets/x'])
+      expect(problems(withPublish('vault-reader', { ...vault, vaultUrl }))).toEqual([
+        'targets.vault-reader.publish.vaultUrl must be a vault URL such as https://my-vault.vault.azure.net',
+      ]);
+    expect(problems(withPublish('vault-reader', { ...vault, secretName: 'has_underscore' }))).toEqual([
+      'targets.vault-reader.publish.secretName must be 1-127 letters, digits or "-"',
+    ]);
   });
 });
 

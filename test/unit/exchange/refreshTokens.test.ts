@@ -72,12 +72,14 @@ describe('refreshTokens', () => {
     expect(first).toEqual({
       refreshed: [`app ${GRAPH}`, `mi ${VAULT}`],
       shared: [],
+      published: [],
       skipped: [],
       failed: [],
     });
     expect(second).toEqual({
       refreshed: [],
       shared: [],
+      published: [],
       skipped: [`app ${GRAPH}`, `mi ${VAULT}`],
       failed: [],
     });
@@ -93,6 +95,7 @@ describe('refreshTokens', () => {
     expect(await refreshTokens(deps, log, options)).toEqual({
       refreshed: [],
       shared: [],
+      published: [],
       skipped: [],
       failed: [`mi ${VAULT} (entra_refused)`],
     });

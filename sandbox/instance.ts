@@ -1,0 +1,43 @@
+// `node dist/sandbox/instance.js <stateDir> <port> [settings JSON]`: one more broker instance beside a running sandbox, on
+// the local Functions host with the sandbox broker's own settings (`broker-settings.json`), so several
+// instances share one Azurite as function app instances share one storage account. Timers run on their
+// schedule unless SANDBOX_TIMERS=off. The optional JSON object overrides settings (e.g. a refresh margin). Prints "Instance is up <url>" when it serves; Ctrl-C stops it.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalHost } from './host/localHost.js';
+import { trustCertificateAuthority } from './lib/tls.js';
+
+async function main(): Promise<void> {
+  const [stateDir, portText, overrides] = process.argv.slice(2);
+  const port = Number(portText);
+  if (!stateDir || !Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error('usage: node dist/sandbox/instance.js <sandbox state dir> <port>');
+  const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const settings = JSON.parse(await readFile(path.join(stateDir, 'broker-settings.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  Object.assign(settings, overrides ? (JSON.parse(overrides) as Record<string, string>) : {});
+  trustCertificateAuthority(await readFile(path.join(stateDir, 'ca.pem'), 'utf8'));
+  const host = await startLocalHost({
+    appRoot,
+    port,
+    env: settings,
+    timers: process.env.SANDBOX_TIMERS !== 'off',
+  });
+  process.stdout.write(`Instance is up ${host.url}\n`);
+  const stop = () => {
+    host.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(`instance failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,131 @@
+// Key Vault publishing end to end (issue 10): the refresh timer writes the demo app's Graph token to the
+// Key Vault stand-in through @azure/keyvault-secrets, signed in as the broker's own vault identity; a
+// workload reads it with SecretClient.getSecret; later runs write a new version only when the token
+// changed, and a reader polling throughout never finds an expired latest version.
+import { createHash } from 'node:crypto';
+import { SecretClient } from '@azure/keyvault-secrets';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LaunchedInstance, launchInstance } from '../../sandbox/lib/childLauncher.js';
+import { callerToken, exchangeAt, refreshOn } from './instanceKit.js';
+import { useLaunchedSandbox } from './launchedSandbox.js';
+
+const sandbox = useLaunchedSandbox();
+let eager: LaunchedInstance | undefined;
+let reader: SecretClient;
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+beforeAll(async () => {
+  const { e } = sandbox;
+  Object.assign(process.env, e.callerEnvironment);
+  // The reader: a workload that reads the secret with a token for the vault identity, from the broker.
+  const subject = await callerToken(sandbox);
+  const credential = {
+    getToken: async () => {
+      const { status, body } = await exchangeAt(sandbox, e.broker.url, subject, {
+        target: e.demo.managedIdentityTarget,
+      });
+      if (status !== 200) throw new Error(`the broker refused the reader: ${status}`);
+      return {
+        token: body.access_token as string,
+        expiresOnTimestamp: Date.now() + (body.expires_in as number) * 1000,
+      };
+    },
+  };
+  reader = new SecretClient(e.keyVault.vaultUrl, credential, { disableChallengeResourceVerification: true });
+});
+
+afterAll(async () => {
+  if (eager && eager.child.exitCode === null) {
+    eager.child.kill('SIGINT');
+    await eager.exited;
+  }
+});
+
+async function versionsOf(name: string): Promise<Array<{ version: string; expiresOn?: Date }>> {
+  const versions: Array<{ version: string; expiresOn?: Date }> = [];
+  for await (const properties of reader.listPropertiesOfSecretVersions(name))
+    versions.push({ version: properties.version as string, expiresOn: properties.expiresOn });
+  return versions;
+}
+
+describe('Key Vault publishing by the refresh timer', () => {
+  it('publishes the target token as a secret a workload reads with SecretClient.getSecret', async () => {
+    const { e, launched } = sandbox;
+    const label = `${e.keyVault.target} ${e.keyVault.scope}`;
+
+    const run = await refreshOn(e.broker.url, () => launched.output());
+    const secret = await reader.getSecret(e.keyVault.secretName);
+
+    expect(run).toMatchObject({ published: [label], failed: [] });
+    const value = secret.value as string;
+    expect(secret.properties.tags).toEqual({
+      target: e.keyVault.target,
+      scope: e.keyVault.scope,
+      tokenSha256: sha256(value),
+    });
+    expect(secret.properties.contentType).toBe('application/jwt');
+    expect(decodeJwt(value).aud).toBe('https://graph.microsoft.com');
+    // The broker counts expiry from when it sent the request; Entra from when it issued the token.
+    const expiresOn = secret.properties.expiresOn?.getTime() as number;
+    expect(Math.abs(expiresOn - (decodeJwt(value).exp as number) * 1000)).toBeLessThanOrEqual(5000);
+    expect(secret.properties.expiresOn?.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
+    expect(secret.properties.notBefore?.getTime()).toBeLessThanOrEqual(Date.now());
+    sandbox.secrets.add(value);
+  });
+
+  it('writes no new version while the token is unchanged', async () => {
+    const { e, launched } = sandbox;
+    const run = await refreshOn(e.broker.url, () => launched.output());
+
+    expect(run).toMatchObject({ published: [], failed: [] });
+    expect(await versionsOf(e.keyVault.secretName)).toHaveLength(1);
+  });
+
+  it('writes each new token as a new version before the old expires; a reader polling never sees an expired latest', async () => {
+    const { e } = sandbox;
+    // An instance whose refresh margin exceeds any token's lifetime refreshes (and publishes) on every run.
+    eager = await launchInstance(sandbox.launched, {
+      TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: '86400',
+    });
+    const instance = eager;
+    const seen: Array<{ version: string | undefined; expiresOn: number; valid: boolean }> = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const latest = await reader.getSecret(e.keyVault.secretName);
+        seen.push({
+          version: latest.properties.version,
+          expiresOn: latest.properties.expiresOn?.getTime() ?? 0,
+          valid: sha256(latest.value as string) === latest.properties.tags?.tokenSha256,
+        });
+        sandbox.secrets.add(latest.value as string);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await refreshOn(instance.url, instance.output));
+    polling = false;
+    await poller;
+
+    for (const run of runs)
+      expect(run).toMatchObject({ published: [`${e.keyVault.target} ${e.keyVault.scope}`], failed: [] });
+    const versions = await versionsOf(e.keyVault.secretName);
+    expect(versions).toHaveLength(4);
+    // Old versions stay readable until they expire: none was deleted or cut short.
+    for (const { version, expiresOn } of versions) {
+      expect(expiresOn?.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
+      expect((await reader.getSecret(e.keyVault.secretName, { version })).value).toMatch(/^eyJ/);
+    }
+    expect(new Set(seen.map((item) => item.version)).size).toBeGreaterThan(1);
+    for (const item of seen) {
+      expect(item.valid).toBe(true);
+      expect(item.expiresOn).toBeGreaterThan(Date.now());
+    }
+  }, 90_000);
+
+  it('leaks no token into the log', () => {
+    expect(sandbox.leaked()).toEqual([]);
+    expect(eager?.output() ?? '').not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+  });
+});
