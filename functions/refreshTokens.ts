@@ -20,6 +20,8 @@ export async function refreshTokens(_timer: Timer, context: InvocationContext): 
   const started = Date.now();
   try {
     const broker = await getBroker(context);
+    // Keys kept in Key Vault are rotated by adding a version: pick it up once per run.
+    await broker.exchange.shared?.reloadKeys(context);
     const summary = await refresh(broker.exchange, context, {
       horizonMs: broker.config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000 + periodMs(),
       recentWindowMs: broker.config.TOKEN_REFRESH_RECENT_SECONDS * 1000,

@@ -18,7 +18,13 @@ async function main(): Promise<void> {
     string,
     string
   >;
-  Object.assign(settings, overrides ? (JSON.parse(overrides) as Record<string, string>) : {});
+  // An override of null removes the setting.
+  for (const [name, value] of Object.entries(
+    (overrides ? JSON.parse(overrides) : {}) as Record<string, string | null>,
+  )) {
+    if (value === null) delete settings[name];
+    else settings[name] = value;
+  }
   trustCertificateAuthority(await readFile(path.join(stateDir, 'ca.pem'), 'utf8'));
   const host = await startLocalHost({
     appRoot,

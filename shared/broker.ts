@@ -14,14 +14,12 @@ import {
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
 import { RecentTargets } from './exchange/refreshTokens.js';
-import type { SharedTier } from './exchange/sharedTier.js';
-import { type TargetTokenDependencies, targetToken } from './exchange/targetToken.js';
+import type { TargetTokenDependencies } from './exchange/targetToken.js';
 import { TokenCache } from './exchange/tokenCache.js';
-import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
-import { type LogTarget, logEvent } from './log.js';
-import { loadPolicyFile, type Policy, PolicyError } from './policy.js';
-import type { TokenPublisher } from './sinks/publisher.js';
+import type { LogTarget } from './log.js';
+import { loadPolicyFile, PolicyError } from './policy.js';
 import type { TokenSource } from './sources/tokenSource.js';
+import { createPublisher, createSharedTier, createVaultAccess } from './tokenLifecycle.js';
 
 export interface Broker {
   exchange: ExchangeDependencies;
@@ -81,7 +79,6 @@ export async function createBroker(
   if (missing.length > 0)
     throw new PolicyError(missing.map((name) => `token source ${name} is not available`));
 
-  const shared = await createSharedTier(config, clock, log);
   const cache = new TokenCache<EntraToken>({
     clock,
     refreshBeforeMs: config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000,
@@ -94,14 +91,16 @@ export async function createBroker(
     retryAfterMaxSeconds: config.ENTRA_RETRY_AFTER_MAX_SECONDS,
     clock,
   });
-  const tokens = {
+  const tokens: TargetTokenDependencies & { cache: TokenCache<EntraToken> } = {
     sources,
     entra,
     cache,
     tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
-    ...(shared ? { shared } : {}),
   };
-  const publisher = await createPublisher(config, policy, clock, tokens);
+  const vault = await createVaultAccess(config, policy, tokens);
+  const shared = await createSharedTier(config, clock, log, vault);
+  if (shared) tokens.shared = shared;
+  const publisher = await createPublisher(policy, clock, vault);
   return {
     config,
     exchange: {
@@ -118,91 +117,6 @@ export async function createBroker(
       tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
     },
   };
-}
-
-/**
- * The shared cache tier when storage and a key are configured; without a key there is none, and the log
- * says so: a token is never stored in clear.
- */
-async function createSharedTier(
-  config: BrokerConfig,
-  clock: Clock,
-  log: LogTarget,
-): Promise<SharedTier | undefined> {
-  const connectionString = config.TOKEN_SHARED_CACHE_CONNECTION ?? config.AzureWebJobsStorage;
-  if (!connectionString) {
-    logEvent(log, 'warn', 'shared_cache.disabled', { reason: 'no_storage_connection' });
-    return undefined;
-  }
-  if (!config.TOKEN_CACHE_KEYS) {
-    logEvent(log, 'warn', 'shared_cache.disabled', { reason: 'no_encryption_key' });
-    return undefined;
-  }
-  const [{ createBlobStore }, { SharedTier: Tier }] = await Promise.all([
-    import('./exchange/blobStore.js'),
-    import('./exchange/sharedTier.js'),
-  ]);
-  const keyring = new Keyring(parseKeyringSetting(config.TOKEN_CACHE_KEYS));
-  logEvent(log, 'info', 'shared_cache.enabled', {
-    container: config.TOKEN_SHARED_CACHE_CONTAINER,
-    keySource: 'setting',
-    keyVersions: keyring.versions,
-    leaseSeconds: config.TOKEN_LEASE_SECONDS,
-  });
-  return new Tier({
-    store: createBlobStore({
-      connectionString,
-      container: config.TOKEN_SHARED_CACHE_CONTAINER,
-      timeoutMs: config.STORAGE_TIMEOUT_MS,
-    }),
-    keyring,
-    clock,
-    leaseSeconds: config.TOKEN_LEASE_SECONDS,
-    downForMs: config.SHARED_CACHE_RETRY_SECONDS * 1000,
-  });
-}
-
-/**
- * The Key Vault publisher when a target declares `publish`: the broker signs in to Key Vault as the
- * policy's BROKER_VAULT_TARGET, through its own federation and cache.
- */
-async function createPublisher(
-  config: BrokerConfig,
-  policy: Policy,
-  clock: Clock,
-  tokens: TargetTokenDependencies & { cache: TokenCache<EntraToken> },
-): Promise<TokenPublisher | undefined> {
-  const publishing = [...policy.targets.values()]
-    .filter((target) => target.publish)
-    .map((target) => target.name);
-  if (publishing.length === 0) return undefined;
-  const name = config.BROKER_VAULT_TARGET;
-  if (!name)
-    throw new ConfigError([
-      `BROKER_VAULT_TARGET is required: target ${publishing.join(', ')} publishes to Key Vault`,
-    ]);
-  const vaultTarget = policy.targets.get(name);
-  if (!vaultTarget) throw new PolicyError([`BROKER_VAULT_TARGET names no target "${name}"`]);
-  const { createKeyVaultPublisher } = await import('./sinks/keyVault.js');
-  return createKeyVaultPublisher({
-    clock,
-    challengeVerification: config.KEY_VAULT_CHALLENGE_VERIFICATION === 'on',
-    timeoutMs: config.KEY_VAULT_TIMEOUT_MS,
-    async getToken(scope, log) {
-      if (!vaultTarget.scopes.includes(scope))
-        throw new PolicyError([
-          `BROKER_VAULT_TARGET ${name} does not list the scope Key Vault asks for (${scope})`,
-        ]);
-      const { key, fetcher } = targetToken(
-        tokens,
-        vaultTarget,
-        scope,
-        log,
-        tokens.cache.options.refreshBeforeMs,
-      );
-      return (await tokens.cache.get(key, fetcher)).token;
-    },
-  });
 }
 
 /** The broker's own AWS identity, through the source AWS_TOKEN_SOURCE chose. */

@@ -47,6 +47,16 @@ const schema = z
       .string()
       .refine(keyringSettingValid, 'must be <version>:<base64 of 32 random bytes>, separated by commas')
       .optional(),
+    TOKEN_CACHE_KEY_SECRET_URL: z
+      .string()
+      .refine(
+        (value) =>
+          URL.canParse(value) &&
+          new URL(value).protocol === 'https:' &&
+          /^\/secrets\/[0-9A-Za-z-]{1,127}\/?$/.test(new URL(value).pathname),
+        'must be a Key Vault secret URL such as https://my-vault.vault.azure.net/secrets/token-cache-key',
+      )
+      .optional(),
     TOKEN_LEASE_SECONDS: positiveInteger
       .min(15, 'must be at least 15 (Azure Storage leases)')
       .max(60, 'must be at most 60 (Azure Storage leases)')

@@ -118,11 +118,11 @@ export interface LaunchedInstance {
 
 /**
  * Starts one more broker instance (sandbox/instance.ts) beside a launched sandbox, on a free port with
- * the sandbox broker's settings (`settings` overriding some), and resolves once it serves.
+ * the sandbox broker's settings (`settings` overriding some; null removes one), and resolves once it serves.
  */
 export async function launchInstance(
   launched: Launched,
-  settings: Record<string, string> = {},
+  settings: Record<string, string | null> = {},
   timeoutMs = 30_000,
 ): Promise<LaunchedInstance> {
   const [port] = await freePorts(1);

@@ -27,7 +27,10 @@ export type TokenOrigin = 'entra' | 'shared';
 
 export interface SharedTierOptions {
   store: SharedStore;
-  keyring: Keyring;
+  /** Fixed keys (from a setting)... */
+  keyring?: Keyring;
+  /** ...or keys loaded now and again (from Key Vault): on `reloadKeys`, and when a blob names a version not held. */
+  loadKeys?: (log: LogTarget) => Promise<Keyring>;
   clock: Clock;
   /** Lease length, 15–60 s (Azure's bounds): how long a dead holder keeps the others waiting. */
   leaseSeconds: number;
@@ -58,13 +61,41 @@ class StorageFailure extends Error {
   }
 }
 
+/** A blob sealed with an unknown key version triggers a key reload at most this often. */
+const UNKNOWN_KEY_RELOAD_MS = 60_000;
+
 export class SharedTier {
+  #keyring: Keyring | undefined;
+  #lastKeyLoad = Number.NEGATIVE_INFINITY;
   #downUntil = 0;
   #lastFailure: { operation: string; errorName: string; status?: number } | undefined;
   readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(readonly options: SharedTierOptions) {
     this.#sleep = options.sleep ?? defaultSleep;
+    this.#keyring = options.keyring;
+  }
+
+  /** Versions of the keys held, the sealing one first; empty while none could be loaded (the tier is off). */
+  get keyVersions(): string[] {
+    return this.#keyring?.versions ?? [];
+  }
+
+  /** Loads the keys again when they come from a loader; a failure keeps the keys held and is logged. */
+  async reloadKeys(log: LogTarget): Promise<void> {
+    if (!this.options.loadKeys) return;
+    this.#lastKeyLoad = this.options.clock.now();
+    try {
+      const keyring = await this.options.loadKeys(log);
+      const changed = keyring.versions.join() !== this.keyVersions.join();
+      this.#keyring = keyring;
+      if (changed) logEvent(log, 'info', 'shared_cache.keys_loaded', { keyVersions: keyring.versions });
+    } catch (error) {
+      const reason = (error as { reason?: unknown } | null)?.reason;
+      logEvent(log, 'warn', 'shared_cache.key_unavailable', {
+        reason: typeof reason === 'string' ? reason : 'unknown',
+      });
+    }
   }
 
   /** Blob name of a cache key: its SHA-256, so storage listings name no tenant, client or scope. */
@@ -105,7 +136,8 @@ export class SharedTier {
     acceptAfterMs: number,
     log: LogTarget,
   ): Promise<SharedFetch> {
-    if (this.down) return { token: await fetcher(), origin: 'entra', contended: false };
+    // Without keys (none loaded yet) there is no shared tier: a token is never stored in clear.
+    if (this.down || !this.#keyring) return { token: await fetcher(), origin: 'entra', contended: false };
     const name = SharedTier.blobName(cacheKey);
     let contended = false;
     try {
@@ -154,7 +186,7 @@ export class SharedTier {
       const token = await fetcher();
       try {
         await this.#call('write', () =>
-          this.options.store.write(name, this.options.keyring.seal(cacheKey, token), leaseId),
+          this.options.store.write(name, (this.#keyring as Keyring).seal(cacheKey, token), leaseId),
         );
       } catch (error) {
         // The token is good; only the other instances miss it.
@@ -180,9 +212,16 @@ export class SharedTier {
     const exp = (value as { exp?: unknown } | null)?.exp;
     if (typeof exp === 'number' && exp - acceptAfterMs <= this.options.clock.now()) return undefined;
     try {
-      return this.options.keyring.open(cacheKey, value);
+      return (this.#keyring as Keyring).open(cacheKey, value);
     } catch (error) {
       if (!(error instanceof SealError)) throw error;
+      // Another instance may already seal with a key added since this one loaded its keys.
+      if (
+        log &&
+        error.reason === 'unknown_key_version' &&
+        this.options.clock.now() - this.#lastKeyLoad >= UNKNOWN_KEY_RELOAD_MS
+      )
+        void this.reloadKeys(log);
       if (log) logEvent(log, 'warn', 'shared_cache.unreadable', { reason: error.reason });
       return undefined;
     }

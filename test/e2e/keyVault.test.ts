@@ -2,8 +2,9 @@
 // Key Vault stand-in through @azure/keyvault-secrets, signed in as the broker's own vault identity; a
 // workload reads it with SecretClient.getSecret; later runs write a new version only when the token
 // changed, and a reader polling throughout never finds an expired latest version.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LaunchedInstance, launchInstance } from '../../sandbox/lib/childLauncher.js';
@@ -12,6 +13,7 @@ import { useLaunchedSandbox } from './launchedSandbox.js';
 
 const sandbox = useLaunchedSandbox();
 let eager: LaunchedInstance | undefined;
+const keyed: LaunchedInstance[] = [];
 let reader: SecretClient;
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -36,9 +38,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (eager && eager.child.exitCode === null) {
-    eager.child.kill('SIGINT');
-    await eager.exited;
+  for (const instance of [eager, ...keyed]) {
+    if (!instance || instance.child.exitCode !== null) continue;
+    instance.child.kill('SIGINT');
+    await instance.exited;
   }
 });
 
@@ -124,8 +127,74 @@ describe('Key Vault publishing by the refresh timer', () => {
     }
   }, 90_000);
 
-  it('leaks no token into the log', () => {
+  it('seals the shared tier with keys kept in Key Vault, and rotates them by adding a version', async () => {
+    const { e, launched } = sandbox;
+    const keySecret = 'broker-cache-key';
+    const newKey = () => {
+      const key = randomBytes(32).toString('base64');
+      sandbox.secrets.add(key);
+      return key;
+    };
+    const first = await reader.setSecret(keySecret, newKey());
+    const container = 'vault-keyed-cache';
+    const keyedByVault = {
+      TOKEN_CACHE_KEYS: null,
+      TOKEN_CACHE_KEY_SECRET_URL: `${e.keyVault.vaultUrl}/secrets/${keySecret}`,
+      TOKEN_SHARED_CACHE_CONTAINER: container,
+    };
+    const [x, y] = [
+      await launchInstance(launched, keyedByVault),
+      await launchInstance(launched, keyedByVault),
+    ];
+    keyed.push(x, y);
+    const subject = await callerToken(sandbox);
+    const sealedWith = async () => {
+      const blobs = BlobServiceClient.fromConnectionString(e.azurite.connectionString).getContainerClient(
+        container,
+      );
+      const versions: string[] = [];
+      for await (const blob of blobs.listBlobsFlat()) {
+        const body = (await blobs.getBlockBlobClient(blob.name).downloadToBuffer()).toString();
+        versions.push((JSON.parse(body) as { k: string }).k);
+      }
+      return versions.sort();
+    };
+
+    const atX = await exchangeAt(sandbox, x.url, subject);
+    const atY = await exchangeAt(sandbox, y.url, subject);
+    expect(x.output()).toContain(
+      `"event":"shared_cache.enabled","container":"${container}","keySource":"key_vault","keyVersions":["${first.properties.version}"]`,
+    );
+    expect(atY.body.access_token).toBe(atX.body.access_token);
+    expect(y.output()).toMatch(/"cache":"shared","outcome":"granted"/);
+    expect(await sealedWith()).toEqual([first.properties.version]);
+
+    // Rotation: a new version; each instance's next timer run loads it, and seals with it from then on.
+    const second = await reader.setSecret(keySecret, newKey());
+    await Promise.all([refreshOn(x.url, x.output), refreshOn(y.url, y.output)]);
+    const rotated = `"event":"shared_cache.keys_loaded","keyVersions":["${second.properties.version}","${first.properties.version}"]`;
+    expect(x.output()).toContain(rotated);
+    expect(y.output()).toContain(rotated);
+    const graphAtX = await exchangeAt(sandbox, x.url, subject, { scope: e.keyVault.scope });
+    const graphAtY = await exchangeAt(sandbox, y.url, subject, { scope: e.keyVault.scope });
+    expect(graphAtY.body.access_token).toBe(graphAtX.body.access_token);
+    expect(await sealedWith()).toEqual([first.properties.version, second.properties.version].sort());
+
+    // A cold instance opens tokens sealed with the old version as well as the new.
+    const cold = await launchInstance(launched, keyedByVault);
+    keyed.push(cold);
+    expect((await exchangeAt(sandbox, cold.url, subject)).body.access_token).toBe(atX.body.access_token);
+    expect(
+      (await exchangeAt(sandbox, cold.url, subject, { scope: e.keyVault.scope })).body.access_token,
+    ).toBe(graphAtX.body.access_token);
+    expect(cold.output().match(/"cache":"shared","outcome":"granted"/g)).toHaveLength(2);
+  }, 90_000);
+
+  it('leaks no token and no cache key into any log', () => {
     expect(sandbox.leaked()).toEqual([]);
-    expect(eager?.output() ?? '').not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
+    const outputs = [eager, ...keyed].map((instance) => instance?.output() ?? '').join('\n');
+    for (const secret of sandbox.secrets) expect(outputs.includes(secret)).toBe(false);
+    for (const instance of [eager, ...keyed])
+      expect(instance?.output() ?? '').not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
 });
