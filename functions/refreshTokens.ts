@@ -6,6 +6,7 @@ import { getBroker } from '../shared/broker.js';
 import { refreshSchedule } from '../shared/config.js';
 import { refreshTokens as refresh } from '../shared/exchange/refreshTokens.js';
 import { logEvent, reportFailure } from '../shared/log.js';
+import { telemetry } from '../shared/telemetry.js';
 
 const schedule = refreshSchedule();
 
@@ -26,6 +27,8 @@ export async function refreshTokens(_timer: Timer, context: InvocationContext): 
       horizonMs: broker.config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS * 1000 + periodMs(),
       recentWindowMs: broker.config.TOKEN_REFRESH_RECENT_SECONDS * 1000,
     });
+    for (const outcome of ['refreshed', 'shared', 'published', 'skipped', 'failed'] as const)
+      telemetry.refreshed(outcome, summary[outcome].length);
     logEvent(context, summary.failed.length > 0 ? 'warn' : 'info', 'tokens.refreshed', {
       ...summary,
       durationMs: Date.now() - started,

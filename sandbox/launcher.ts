@@ -47,6 +47,10 @@ Ctrl-C stops everything.
 async function main(): Promise<void> {
   const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const stateDir = path.resolve(appRoot, process.env.SANDBOX_DIR ?? '.sandbox');
+  if (process.env.SANDBOX_TELEMETRY_FILE) {
+    const { captureTelemetry } = await import('./telemetryCapture.js');
+    captureTelemetry(process.env.SANDBOX_TELEMETRY_FILE);
+  }
   const sandbox = await startSandbox({
     appRoot,
     stateDir,

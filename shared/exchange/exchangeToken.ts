@@ -1,6 +1,7 @@
 // The token exchange, top to bottom like octo-sts's Exchange: parse → verify caller → policy →
 // source assertion → Entra exchange (cached, single-flight) → respond → audit (issue 4).
 import { performance } from 'node:perf_hooks';
+import type { Span } from '@opentelemetry/api';
 import { type AuditRecord, audit, describeCaller, sha256 } from '../audit.js';
 import type { CallerVerifier, SignedRequestVerifier, VerifiedCaller } from '../callers/callerVerifier.js';
 import { checkSubjectTokenShape } from '../callers/jwtShape.js';
@@ -10,6 +11,7 @@ import type { LogTarget } from '../log.js';
 import type { Policy, PolicyDecision, Target } from '../policy.js';
 import type { TokenPublisher } from '../sinks/publisher.js';
 import type { TokenSource } from '../sources/tokenSource.js';
+import { inSpan, telemetry } from '../telemetry.js';
 import type { EntraClient, EntraToken } from './entraClient.js';
 import type { RecentTargets } from './refreshTokens.js';
 import type { SharedTier } from './sharedTier.js';
@@ -58,10 +60,19 @@ export interface TokenExchangeResponse {
  * Runs one token exchange and writes its audit line. Throws a BrokerError for every refusal; the
  * caller maps it with toWireError.
  */
-export async function exchangeToken(
+export function exchangeToken(
   deps: ExchangeDependencies,
   body: string,
   log: LogTarget,
+): Promise<TokenExchangeResponse> {
+  return inSpan('broker.exchange', {}, (span) => runExchange(deps, body, log, span));
+}
+
+async function runExchange(
+  deps: ExchangeDependencies,
+  body: string,
+  log: LogTarget,
+  span: Span,
 ): Promise<TokenExchangeResponse> {
   const started = performance.now();
   const record: Partial<AuditRecord> = {};
@@ -83,7 +94,7 @@ export async function exchangeToken(
       // A miss another instance had already filled in the shared tier is 'shared': no Entra call.
       cache: from === 'miss' && token.origin === 'shared' ? 'shared' : from,
     });
-    audit(log, {
+    report(log, span, {
       ...record,
       outcome: 'granted',
       status: 200,
@@ -100,7 +111,7 @@ export async function exchangeToken(
   } catch (error) {
     const { status, body: wire } = toWireError(error);
     const detail = error instanceof BrokerError ? error.detail : {};
-    audit(log, {
+    report(log, span, {
       ...record,
       ...upstreamIdentifiers(detail),
       outcome: status >= 500 ? 'failed' : 'refused',
@@ -110,6 +121,25 @@ export async function exchangeToken(
     });
     throw error;
   }
+}
+
+/**
+ * The audit line, the exchange's metrics and its span's attributes, from one record. The span names the
+ * target only once the policy admitted the caller: before that it is whatever the caller sent.
+ */
+function report(log: LogTarget, span: Span, record: AuditRecord): void {
+  audit(log, record);
+  telemetry.exchange(record.outcome, record.status, record.reason, record.aadsts, record.durationMs ?? 0);
+  if (record.cache)
+    telemetry.cacheLookup(record.cache === 'hit' ? 'local' : record.cache === 'shared' ? 'shared' : 'entra');
+  span.setAttributes({
+    'broker.outcome': record.outcome,
+    'http.response.status_code': record.status,
+    'broker.reason': record.reason,
+    ...(record.rule && record.target ? { 'broker.target': record.target } : {}),
+    ...(record.cache ? { 'broker.cache': record.cache } : {}),
+    ...(record.aadsts === undefined ? {} : { 'broker.aadsts': record.aadsts }),
+  });
 }
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;

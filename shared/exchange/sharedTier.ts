@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { type LogTarget, logEvent } from '../log.js';
+import { telemetry } from '../telemetry.js';
 import type { EntraToken } from './entraClient.js';
 import { type Keyring, SealError, type SealedToken } from './tokenSeal.js';
 
@@ -158,6 +159,7 @@ export class SharedTier {
             contended,
           };
         }
+        if (!contended) telemetry.leaseContended();
         contended = true;
         // Another instance is fetching; its lease runs out within leaseSeconds if it died.
         if (this.options.clock.now() > deadline) break;

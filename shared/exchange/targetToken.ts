@@ -1,10 +1,12 @@
 // How the broker obtains one target's Entra token for one scope: its own platform assertion from the
 // target's source, exchanged at Entra (client credentials + client assertion). Shared by a caller's
 // exchange and the refresh timer, so both fill the same cache entry the same way.
+import { performance } from 'node:perf_hooks';
 import { BrokerError } from '../errors.js';
 import { type LogTarget, logEvent } from '../log.js';
 import type { Target } from '../policy.js';
 import type { TokenSource } from '../sources/tokenSource.js';
+import { inSpan, telemetry } from '../telemetry.js';
 import { type EntraClient, EntraError, type EntraToken } from './entraClient.js';
 import type { SharedTier } from './sharedTier.js';
 import { TokenCache } from './tokenCache.js';
@@ -43,21 +45,31 @@ export function targetToken(
     audience: deps.tokenExchangeAudience,
   };
   const key = targetCacheKey(target, scope);
-  const fromEntra = async (): Promise<EntraToken> => {
-    const assertion = await source.getAssertion();
-    try {
-      return await deps.entra.requestToken({
-        tenant: target.tenant,
-        clientId: target.clientId,
-        scope,
-        assertion: assertion.token,
-      });
-    } catch (error) {
-      if (error instanceof EntraError)
-        error.assertionIdentity = { issuer: assertion.issuer, subject: assertion.subject };
-      throw error;
-    }
-  };
+  const fromEntra = (): Promise<EntraToken> =>
+    inSpan('broker.entra_token', { 'broker.target': target.name }, async (span) => {
+      const assertion = await source.getAssertion();
+      const started = performance.now();
+      try {
+        const token = await deps.entra.requestToken({
+          tenant: target.tenant,
+          clientId: target.clientId,
+          scope,
+          assertion: assertion.token,
+        });
+        telemetry.entraCall('issued', undefined, performance.now() - started);
+        return token;
+      } catch (error) {
+        if (error instanceof EntraError) {
+          error.assertionIdentity = { issuer: assertion.issuer, subject: assertion.subject };
+          telemetry.entraCall(error.kind, error.aadsts, performance.now() - started);
+          span.setAttributes({
+            'broker.entra_failure': error.kind,
+            ...(error.aadsts === undefined ? {} : { 'broker.aadsts': error.aadsts }),
+          });
+        }
+        throw error;
+      }
+    });
   const shared = deps.shared;
   const fetcher = async (): Promise<EntraToken> => {
     if (!shared) return { ...(await fromEntra()), origin: 'entra' };

@@ -1,0 +1,114 @@
+// Metrics and spans through @opentelemetry/api only (issue 10): the broker records, the operator chooses
+// the SDK and exporter (the README shows @azure/monitor-opentelemetry). Without an SDK every call is a
+// no-op. Attributes are low-cardinality names and codes: never a token, an assertion, a caller's subject
+// or email, or a tenant's secret; `test/e2e/telemetry.test.ts` scans every attribute of a run for them.
+import {
+  type Attributes,
+  type Counter,
+  type Histogram,
+  metrics,
+  type Span,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+
+const SCOPE = 'entra-token-broker';
+
+interface Instruments {
+  exchanges: Counter;
+  cacheLookups: Counter;
+  refreshes: Counter;
+  leaseContention: Counter;
+  entraDuration: Histogram;
+  requestDuration: Histogram;
+}
+
+let instruments: Instruments | undefined;
+
+// Instruments are made on first use, not at import: a meter taken before the operator's SDK registers
+// its provider would stay a no-op for the life of the process.
+function meter(): Instruments {
+  if (instruments) return instruments;
+  const m = metrics.getMeter(SCOPE);
+  instruments = {
+    exchanges: m.createCounter('broker.exchanges', {
+      description: 'Token exchange requests, by outcome, HTTP status, reason and AADSTS code',
+    }),
+    cacheLookups: m.createCounter('broker.token_cache.lookups', {
+      description: 'Entra tokens served to callers, by where they came from: local, shared or entra',
+    }),
+    refreshes: m.createCounter('broker.refreshes', {
+      description: 'Target and scope pairs handled by the refresh timer, by outcome',
+    }),
+    leaseContention: m.createCounter('broker.shared_cache.lease_contention', {
+      description: "Fetches that found another instance holding the key's lease",
+    }),
+    entraDuration: m.createHistogram('broker.entra.duration', {
+      description: "Duration of Entra's token endpoint calls",
+      unit: 'ms',
+    }),
+    requestDuration: m.createHistogram('broker.request.duration', {
+      description: 'Duration of token exchange requests',
+      unit: 'ms',
+    }),
+  };
+  return instruments;
+}
+
+/** Forgets the instruments, so the next use takes them from the provider registered now (tests). */
+export function resetTelemetry(): void {
+  instruments = undefined;
+}
+
+export const telemetry = {
+  exchange(
+    outcome: string,
+    status: number,
+    reason: string,
+    aadsts: number | undefined,
+    durationMs: number,
+  ): void {
+    const attributes: Attributes = {
+      outcome,
+      'http.response.status_code': status,
+      reason,
+      ...(aadsts === undefined ? {} : { aadsts }),
+    };
+    meter().exchanges.add(1, attributes);
+    meter().requestDuration.record(durationMs, { outcome });
+  },
+  cacheLookup(tier: 'local' | 'shared' | 'entra'): void {
+    meter().cacheLookups.add(1, { tier });
+  },
+  refreshed(outcome: 'refreshed' | 'shared' | 'published' | 'skipped' | 'failed', count: number): void {
+    if (count > 0) meter().refreshes.add(count, { outcome });
+  },
+  leaseContended(): void {
+    meter().leaseContention.add(1);
+  },
+  entraCall(outcome: string, aadsts: number | undefined, durationMs: number): void {
+    meter().entraDuration.record(durationMs, { outcome, ...(aadsts === undefined ? {} : { aadsts }) });
+  },
+};
+
+/**
+ * Runs `work` in a span named `name`; `finish` adds attributes from the result. The span records an
+ * error's class only, never its message (a library message may carry a URL or a payload).
+ */
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  return trace.getTracer(SCOPE).startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      span.setAttribute('error.type', error instanceof Error ? error.name : typeof error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
