@@ -77,6 +77,20 @@ export class TokenCache<T extends Expiring> {
     return this.#entries.size;
   }
 
+  /**
+   * A key's circuit. `closed`: its last fetch succeeded (or none failed). `open`: paused after a failure;
+   * nothing is fetched and callers without a usable token get the failure replayed. `half_open`: the pause
+   * is over but the last fetch failed; the next request is a probe, one at a time (single flight), and its
+   * result closes the circuit or opens it again for a longer pause.
+   */
+  circuit(key: string): 'closed' | 'open' | 'half_open' {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.failures === 0) return 'closed';
+    return entry.blockedUntil !== undefined && entry.blockedUntil > this.options.clock.now()
+      ? 'open'
+      : 'half_open';
+  }
+
   /** Keys paused after a failure (an open circuit), with that failure: no fetch for them until the pause ends. */
   paused(): Array<{ key: string; error: unknown }> {
     const now = this.options.clock.now();
