@@ -9,6 +9,7 @@ import { interrupt, launch, whenUp } from '../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
 import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
 import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
+import { lifecycleBench } from './lifecycle.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -212,6 +213,7 @@ async function main(): Promise<void> {
     await token(e.demo.managedIdentityTarget);
     const coldSlowMs = performance.now() - coldSlowStart;
     await fetch(`${e.entra.adminUrl}/faults`, { method: 'DELETE' });
+    const lifecycle = await lifecycleBench(launched, e, form);
 
     console.log(
       `\nBroker benchmark (autocannon): ${CONCURRENCY} connections, ${DURATION_MS} ms per run, loopback, Node ${process.version}\n`,
@@ -255,6 +257,9 @@ async function main(): Promise<void> {
     console.log(
       `SPIFFE ES256 / RS256 SVID throughput:                                ${(spiffeEs256.rps / spiffeRs256.rps).toFixed(2)}`,
     );
+    console.log('\nMany instances (issue 10):');
+    for (const line of lifecycle.lines) console.log(line);
+    console.log('');
     console.log('reference (perf-reliability.md §0): bare node:http + RS256 verify ~9.4k req/s on one core;');
     console.log(
       'this run adds the Functions invocation model, the policy, the audit line, and a client on the same 2 cores.\n',
