@@ -3,6 +3,7 @@
 // source is imported only when the policy uses it: their SDKs (google-auth-library, the AWS clients,
 // gRPC) are most of a cold start's module loading.
 import { createCallerVerifiers } from './callers/fromConfig.js';
+import { VerifiedTokenCache } from './callers/verifiedTokenCache.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   type AwsSourceSettings,
@@ -113,6 +114,9 @@ export async function createBroker(
       ...(publisher ? { publisher } : {}),
       cache,
       clock,
+      ...(config.VERIFIED_TOKEN_CACHE_MAX_ENTRIES > 0
+        ? { verifiedTokens: new VerifiedTokenCache(clock, config.VERIFIED_TOKEN_CACHE_MAX_ENTRIES) }
+        : {}),
       callerTokenMaxBytes: config.CALLER_TOKEN_MAX_BYTES,
       tokenExchangeAudience: config.TOKEN_EXCHANGE_AUDIENCE,
     },

@@ -76,6 +76,10 @@ const schema = z
       .min(512, 'must be at least 512')
       .max(65_536, 'must be at most 65536')
       .default(8192),
+    VERIFIED_TOKEN_CACHE_MAX_ENTRIES: positiveInteger
+      .min(0, 'must not be negative')
+      .max(10_000_000, 'must be at most 10000000')
+      .default(100_000),
     CALLER_CLOCK_SKEW_SECONDS: positiveInteger
       .min(0, 'must not be negative')
       .max(300, 'must be at most 300')

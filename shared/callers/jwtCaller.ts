@@ -2,12 +2,20 @@
 // required `kid`, jose with every option pinned (issuer, audience, algorithms, times, maximum age),
 // then the claims jose does not check (lifetime, a single audience) and the caller kind's own claims.
 // Google, AWS web identity and Cognito verifiers are profiles of it.
-import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  errors,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import type { Clock } from '../clock.js';
 import { BrokerError } from '../errors.js';
-import type { CallerPrincipal, CallerVerifier, VerifiedCaller } from './callerVerifier.js';
+import type { CallerPrincipal, CallerVerifier } from './callerVerifier.js';
 import { JwksUnavailableError } from './jwksResolver.js';
 import { checkSubjectTokenShape } from './jwtShape.js';
+import type { CachedCaller } from './verifiedTokenCache.js';
 
 export interface JwtCallerOptions<P extends CallerPrincipal> {
   /** Exact `iss` values this verifier takes, from configuration. */
@@ -62,7 +70,7 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
   return {
     issuers: options.issuers,
     ...(options.issuerless ? { issuerless: options.issuerless } : {}),
-    async verify(token: string): Promise<VerifiedCaller> {
+    async verify(token: string): Promise<CachedCaller> {
       const { header, payload: unverified } = checkSubjectTokenShape(token, {
         maxBytes: options.maxTokenBytes,
       });
@@ -91,8 +99,10 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
       const keys = options.keysFor(unverified);
       if (!keys) throw refuseCaller(`The subject token was not issued by ${options.issuerName}.`);
       let payload: JWTPayload;
+      let protectedHeader: JWTHeaderParameters;
+      let key: unknown;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
+        ({ payload, protectedHeader, key } = await jwtVerify(token, keys, {
           ...(withoutIssuer ? {} : { issuer: [...options.issuers] }),
           audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
           algorithms: [...options.algorithms],
@@ -114,7 +124,20 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
         );
       }
       const principal = options.principalOf(payload);
-      return { principal, expiresAt: exp };
+      const [encodedHeader, encodedPayload, signature] = token.split('.') as [string, string, string];
+      // What the verified-token cache needs to tell later whether this key is still the issuer's: the key
+      // set is chosen again then (a SPIFFE bundle update replaces the set, not just its keys).
+      const signingKey = {
+        resolve: (header: JWTHeaderParameters, input: FlattenedJWSInput) => {
+          const current = options.keysFor(unverified);
+          if (!current) throw new Error('the issuer is no longer configured');
+          return current(header, input);
+        },
+        header: protectedHeader,
+        input: { protected: encodedHeader, payload: encodedPayload, signature },
+        key,
+      };
+      return { principal, expiresAt: exp, signingKey };
     },
   };
 }

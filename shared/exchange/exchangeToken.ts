@@ -5,6 +5,7 @@ import type { Span } from '@opentelemetry/api';
 import { type AuditRecord, audit, describeCaller, sha256 } from '../audit.js';
 import type { CallerVerifier, SignedRequestVerifier, VerifiedCaller } from '../callers/callerVerifier.js';
 import { checkSubjectTokenShape } from '../callers/jwtShape.js';
+import type { VerifiedTokenCache } from '../callers/verifiedTokenCache.js';
 import type { Clock } from '../clock.js';
 import { BrokerError, toWireError } from '../errors.js';
 import type { LogTarget } from '../log.js';
@@ -42,6 +43,8 @@ export interface ExchangeDependencies {
   /** Targets and scopes callers used, for the refresh timer; absent in tests that need none. */
   recent?: RecentTargets;
   clock: Clock;
+  /** Callers' JWTs verified before, by SHA-256; absent when VERIFIED_TOKEN_CACHE_MAX_ENTRIES is 0. */
+  verifiedTokens?: VerifiedTokenCache;
   callerTokenMaxBytes: number;
   /** Audience of the broker's own assertion, for error descriptions. */
   tokenExchangeAudience: string;
@@ -78,8 +81,9 @@ async function runExchange(
   const record: Partial<AuditRecord> = {};
   try {
     const request = parseTokenRequest(body);
-    record.subjectTokenSha256 = sha256(request.subjectToken);
-    const caller = await verifyCaller(deps, request);
+    const subjectTokenSha256 = sha256(request.subjectToken);
+    record.subjectTokenSha256 = subjectTokenSha256;
+    const caller = await verifyCaller(deps, request, subjectTokenSha256);
     record.caller = caller.principal;
     record.target = request.audience;
     const decision = deps.policy.decide(caller.principal, request.audience, request.scope);
@@ -168,6 +172,7 @@ function upstreamIdentifiers(detail: BrokerError['detail']): Partial<AuditRecord
 async function verifyCaller(
   deps: ExchangeDependencies,
   request: TokenExchangeRequest,
+  tokenSha256: string,
 ): Promise<VerifiedCaller> {
   if (request.subjectTokenType === AWS_TOKEN_TYPE) {
     if (!deps.signedRequests) {
@@ -183,6 +188,9 @@ async function verifyCaller(
     return deps.signedRequests.verify(request.subjectToken);
   }
   const token = request.subjectToken;
+  // The same JWT again, still valid and its key still the issuer's: no second signature check.
+  const known = await deps.verifiedTokens?.lookup(tokenSha256);
+  if (known) return known;
   const { payload } = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes });
   const issuer = payload.iss;
   const verifier = deps.verifiers.find((candidate) =>
@@ -200,7 +208,9 @@ async function verifyCaller(
       },
     );
   }
-  return verifier.verify(token);
+  const verified = await verifier.verify(token);
+  deps.verifiedTokens?.remember(tokenSha256, verified);
+  return verified;
 }
 
 /**

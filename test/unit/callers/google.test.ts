@@ -4,6 +4,7 @@ import { createLocalJWKSet, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGoogleVerifier, type GoogleVerifierOptions } from '../../../shared/callers/google.js';
 import { JwksUnavailableError } from '../../../shared/callers/jwksResolver.js';
+import type { CachedCaller } from '../../../shared/callers/verifiedTokenCache.js';
 import { toWireError } from '../../../shared/errors.js';
 import { createTestSigner, rawJwt, type TestSigner } from '../../helpers/signer.js';
 
@@ -49,8 +50,12 @@ const refusal = async (token: string, overrides: Partial<GoogleVerifierOptions> 
 
 describe('google caller verifier', () => {
   it('yields the typed principal of a valid token', async () => {
-    const caller = await createGoogleVerifier(options).verify(await signer.sign(claims()));
+    const { signingKey, ...caller } = (await createGoogleVerifier(options).verify(
+      await signer.sign(claims()),
+    )) as CachedCaller;
 
+    // Which key verified it, for the verified-token cache.
+    expect(signingKey?.header).toMatchObject({ alg: 'RS256', kid: 'k1' });
     expect(caller).toEqual({
       principal: {
         kind: 'google',

@@ -1,0 +1,82 @@
+// The verified-token cache (issue 11): a caller presenting the same JWT again is recognised by the
+// token's SHA-256 without checking its signature again. An entry is used only while the token has not
+// expired (its `exp`, without the clock-skew allowance the full check gives) and only while the issuer's
+// key set, as the broker currently holds it, still resolves the token's `kid` to the very key that
+// verified it: a key that left the JWKS (or was replaced under the same `kid`) sends the token back
+// through full verification. Only successes are kept; a refusal is checked again each time. Bounded,
+// least recently used evicted first. Written here because the check of the key is the broker's own
+// (no cache library knows about JWKS), and a Map in insertion order is all the LRU needs.
+import type { FlattenedJWSInput, JWTHeaderParameters, JWTVerifyGetKey } from 'jose';
+import type { Clock } from '../clock.js';
+import type { VerifiedCaller } from './callerVerifier.js';
+
+/** How a JWT verifier proves, later, that the key which verified a token is still the issuer's. */
+export interface SigningKeyProof {
+  resolve: JWTVerifyGetKey;
+  header: JWTHeaderParameters;
+  input: FlattenedJWSInput;
+  /** The key object jose verified with. */
+  key: unknown;
+}
+
+export type CachedCaller = VerifiedCaller & { signingKey?: SigningKeyProof };
+
+interface Entry {
+  caller: VerifiedCaller;
+  expiresAtMs: number;
+  proof: SigningKeyProof;
+}
+
+export class VerifiedTokenCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly clock: Clock,
+    readonly maxEntries: number,
+  ) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * The caller a token with this SHA-256 proved before, when it has not expired and its key still
+   * resolves to the same key; undefined otherwise (and a dead entry is dropped).
+   */
+  async lookup(tokenSha256: string): Promise<VerifiedCaller | undefined> {
+    const entry = this.#entries.get(tokenSha256);
+    if (!entry) return undefined;
+    if (this.clock.now() >= entry.expiresAtMs) {
+      this.#entries.delete(tokenSha256);
+      return undefined;
+    }
+    let key: unknown;
+    try {
+      key = await entry.proof.resolve(entry.proof.header, entry.proof.input);
+    } catch {
+      key = undefined;
+    }
+    if (key !== entry.proof.key) {
+      this.#entries.delete(tokenSha256);
+      return undefined;
+    }
+    // Most recently used last.
+    this.#entries.delete(tokenSha256);
+    this.#entries.set(tokenSha256, entry);
+    return entry.caller;
+  }
+
+  /** Keeps a verified caller whose verifier said which key verified it; others are not kept. */
+  remember(tokenSha256: string, verified: CachedCaller): void {
+    const { signingKey, ...caller } = verified;
+    if (!signingKey) return;
+    const expiresAtMs = verified.expiresAt * 1000;
+    if (expiresAtMs <= this.clock.now()) return;
+    this.#entries.delete(tokenSha256);
+    this.#entries.set(tokenSha256, { caller, expiresAtMs, proof: signingKey });
+    while (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+}
