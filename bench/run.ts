@@ -2,6 +2,7 @@
 // sandbox started by the real launcher in a child process; load from autocannon. Loopback only,
 // bounded in time (BENCH_DURATION_MS per run, BENCH_CONCURRENCY connections).
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import autocannon from 'autocannon';
@@ -9,11 +10,16 @@ import { interrupt, launch, whenUp } from '../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
 import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
 import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
+import { hotPathBench } from './hotPath.js';
 import { lifecycleBench } from './lifecycle.js';
+import { writeReport } from './report.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const FLOOD_ROUNDS = Number(process.env.BENCH_FLOOD_ROUNDS ?? 200);
+const CALLERS = Number(process.env.BENCH_CALLERS ?? 1000);
+const SWEEP = (process.env.BENCH_SWEEP ?? '1,4,16,64').split(',').map(Number);
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 interface Result {
   name: string;
@@ -21,6 +27,7 @@ interface Result {
   errors: number;
   rps: number;
   p50: number;
+  p90: number;
   p99: number;
 }
 
@@ -47,6 +54,7 @@ async function load(name: string, request: LoadRequest): Promise<Result> {
     errors: result.errors + result.timeouts + result.non2xx,
     rps: result.requests.average,
     p50: result.latency.p50,
+    p90: result.latency.p90,
     p99: result.latency.p99,
   };
 }
@@ -102,6 +110,13 @@ async function main(): Promise<void> {
         (sum, c) => sum + c.successes,
         0,
       );
+
+    const hotPath = await hotPathBench(launched, e, {
+      durationMs: DURATION_MS,
+      connections: CONCURRENCY,
+      callers: CALLERS,
+      sweep: SWEEP,
+    });
 
     const coldStart = performance.now();
     const cold = await token(e.demo.target, e.demo.scope);
@@ -259,6 +274,34 @@ async function main(): Promise<void> {
     );
     console.log('\nMany instances (issue 10):');
     for (const line of lifecycle.lines) console.log(line);
+    console.log(
+      `\nHot path (issue 11): ${CALLERS} distinct caller tokens per kind, ${CONCURRENCY} connections`,
+    );
+    for (const r of hotPath.rows) console.log(row(r));
+    for (const [name, value] of Object.entries(hotPath.ratios)) console.log(`${name.padEnd(72)} ${value}`);
+    const written = await writeReport(path.join(ROOT, 'bench', 'results'), {
+      settings: { durationMs: DURATION_MS, connections: CONCURRENCY, callers: CALLERS, sweep: SWEEP },
+      rows: [
+        ...hotPath.rows,
+        health,
+        cached,
+        awsIam,
+        awsWebIdentity,
+        spiffeEs256,
+        spiffeRs256,
+        refused,
+        slowEntra,
+      ].map((r) => ({ connections: CONCURRENCY, ...r })),
+      ratios: hotPath.ratios,
+      sweep: hotPath.sweep,
+      figures: {
+        'first exchange, ms': Math.round(coldMs * 10) / 10,
+        'first exchange with Entra +500 ms, ms': Math.round(coldSlowMs * 10) / 10,
+        'Entra exchanges while serving cached requests': duringCached,
+        ...Object.fromEntries(lifecycle.lines.map((line) => line.split(/:\s+/, 2) as [string, string])),
+      },
+    });
+    console.log(`\nwritten: ${written.map((file) => path.relative(ROOT, file)).join(', ')}`);
     console.log('');
     console.log('reference (perf-reliability.md §0): bare node:http + RS256 verify ~9.4k req/s on one core;');
     console.log(
