@@ -54,7 +54,8 @@ function chart(sweep: LoadResult[]): string {
       `<text x="${left - 8}" y="${y(f * maxMs) + 4}" font-size="11" text-anchor="end">${(f * maxMs).toFixed(1)}</text><line x1="${left}" x2="${width - right}" y1="${y(f * maxMs)}" y2="${y(f * maxMs)}" stroke="#ddd"/>`,
   );
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" role="img">`,
+    '<title>POST /api/token latency percentiles against concurrent connections</title>',
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="18" font-size="14">POST /api/token latency (ms) against concurrent connections, repeat callers, RS256</text>`,
     ...yTicks,

@@ -111,17 +111,16 @@ async function main(): Promise<void> {
         0,
       );
 
+    const coldStart = performance.now();
+    const cold = await token(e.demo.target, e.demo.scope);
+    const coldMs = performance.now() - coldStart;
+    if (!cold.ok) throw new Error(`warm-up exchange failed with ${cold.status}`);
     const hotPath = await hotPathBench(launched, e, {
       durationMs: DURATION_MS,
       connections: CONCURRENCY,
       callers: CALLERS,
       sweep: SWEEP,
     });
-
-    const coldStart = performance.now();
-    const cold = await token(e.demo.target, e.demo.scope);
-    const coldMs = performance.now() - coldStart;
-    if (!cold.ok) throw new Error(`warm-up exchange failed with ${cold.status}`);
 
     await load('warm-up', tokenLoad(e.demo.target, e.demo.scope));
     const health = await load('GET /api/health (host round trip)', { url: `${e.broker.url}/api/health` });

@@ -1,13 +1,13 @@
 // `node dist/bench/servers.js <kind> <port> <sandbox state dir>`: a server the benchmark measures against
 // the broker on the local Functions host, each in its own process so the load generator does not share
 // its event loop:
-//   bare      the broker's own `token` handler behind a minimal node:http adapter (no Functions host),
+//   bare      the broker's token endpoint (shared/exchange/tokenEndpoint.ts) behind a minimal node:http
+//             adapter: no Functions host, no @azure/functions request model,
 //             with the sandbox broker's settings (`broker-settings.json`);
 //   baseline  node:http doing one jose verification of the caller's JWT per request and answering a
 //             body of the size the broker answers (the minimum work a broker must do);
 //   health    node:http answering the health body (what the local host's own round trip costs).
 // Prints "listening <port>" when it serves.
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -17,11 +17,11 @@ import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
 const [kind, portText, stateDir] = process.argv.slice(2);
 const port = Number(portText);
 
-const readBody = (request: http.IncomingMessage): Promise<string> =>
+const readBody = (request: http.IncomingMessage): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });
 
@@ -31,26 +31,21 @@ async function bare(): Promise<http.RequestListener> {
   ) as Record<string, string>;
   Object.assign(process.env, settings, JSON.parse(process.env.BENCH_SETTINGS ?? '{}'));
   trustCertificateAuthority(await readFile(path.join(stateDir as string, 'ca.pem'), 'utf8'));
-  const { HttpRequest, InvocationContext } = await import('@azure/functions');
-  const { token } = await import('../functions/token.js');
-  const discard = () => {};
+  const { handleTokenRequest } = await import('../shared/exchange/tokenEndpoint.js');
+  // The broker's lines are formatted as always; only their destination is dropped.
+  const discard = { info() {}, warn() {}, error() {} };
   return async (request, response) => {
-    const body = await readBody(request);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers))
-      if (typeof value === 'string') headers[name] = value;
-    const result = await token(
-      new HttpRequest({
-        method: 'POST',
-        url: `http://127.0.0.1:${port}${request.url}`,
-        headers,
-        body: { string: body },
-      }),
-      new InvocationContext({ functionName: 'token', invocationId: randomUUID(), logHandler: discard }),
+    const result = await handleTokenRequest(
+      {
+        contentType: request.headers['content-type'] ?? null,
+        contentLength: request.headers['content-length'] ?? null,
+        body: () => readBody(request),
+      },
+      discard,
     );
     const text = JSON.stringify(result.jsonBody);
-    response.writeHead(result.status ?? 200, {
-      ...(result.headers as Record<string, string>),
+    response.writeHead(result.status, {
+      ...result.headers,
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),
     });
@@ -73,7 +68,7 @@ async function baseline(): Promise<http.RequestListener> {
     : undefined;
   const size = Number(process.env.BENCH_BODY_BYTES ?? 1500);
   return async (request, response) => {
-    const form = new URLSearchParams(await readBody(request));
+    const form = new URLSearchParams((await readBody(request)).toString('utf8'));
     try {
       const token = form.get('subject_token') ?? '';
       // A token with `iss` is Google's; one without is an SVID (the broker decides the same way).

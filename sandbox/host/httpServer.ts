@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppRegistry } from './appRegistry.js';
 import type { HostedFunction, HttpFunction } from './bindings.js';
 import { runInvocation } from './invoke.js';
+import { flushLogLines } from './logSink.js';
 import { type RequestLimits, readBody, refuse } from './requestLimits.js';
 import { comparePrecedence, matchRoute } from './routeTemplate.js';
 import { fromRpcHttpResponse, httpOutputOf, toRpcHttpTrigger, type WireResponse } from './rpc.js';
@@ -27,6 +28,7 @@ const empty = (status: number, headers: [string, string][] = []): WireResponse =
 });
 
 function send(res: ServerResponse, wire: WireResponse): void {
+  flushLogLines();
   try {
     res.statusCode = wire.status;
     for (const [name, value] of wire.headers) res.appendHeader(name, value);

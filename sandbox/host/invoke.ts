@@ -3,7 +3,7 @@
 // getInvocationModel → getArguments → preInvocation hooks → invokeFunction → postInvocation hooks →
 // getResponse (azure-functions-nodejs-worker src/eventHandlers/InvocationHandler.ts), so the
 // RPC-to-HttpRequest and result-to-RPC conversions are the library's, not ours (local-components.md §2).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AppRegistry, RegisteredFunction } from './appRegistry.js';
 import { currentProgrammingModel } from './coreApi.js';
 import type {
@@ -39,11 +39,20 @@ async function runHooks(hooks: HookCallback[], context: object): Promise<void> {
   for (const hook of [...hooks]) await hook(context);
 }
 
+// randomUUID draws from a pool Node refills in bulk; randomBytes per invocation was a synchronous
+// call into the kernel each time (bench/README.md). A v4 UUID has 30 random hex digits (the version and
+// variant digits are fixed): a trace id takes 30 from one and 2 from another, a span id 16 from one.
+const randomHex = (digits: 32 | 16): string => {
+  const hex = randomUUID().replace(/-/g, '');
+  return digits === 32
+    ? `${hex.slice(0, 12)}${hex.slice(13, 16)}${hex.slice(17)}${randomUUID().slice(0, 2)}`
+    : hex.slice(0, 16);
+};
+
 function traceParentFor(incoming: string | undefined): string {
   const traceId =
-    /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(incoming ?? '')?.[1] ??
-    randomBytes(16).toString('hex');
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-00`;
+    /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/.exec(incoming ?? '')?.[1] ?? randomHex(32);
+  return `00-${traceId}-${randomHex(16)}-00`;
 }
 
 async function invokeThroughModel(

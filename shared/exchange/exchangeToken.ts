@@ -93,7 +93,7 @@ async function runExchange(
     const { token, from } = await obtainToken(deps, decision.target, decision.scope, log);
     const expiresIn = Math.floor((token.expiresAtMs - deps.clock.now()) / 1000);
     Object.assign(record, {
-      tokenSha256: sha256(token.accessToken),
+      tokenSha256: accessTokenSha256(token),
       expiresAt: new Date(token.expiresAtMs).toISOString(),
       // A miss another instance had already filled in the shared tier is 'shared': no Entra call.
       cache: from === 'miss' && token.origin === 'shared' ? 'shared' : from,
@@ -144,6 +144,17 @@ function report(log: LogTarget, span: Span, record: AuditRecord): void {
     ...(record.cache ? { 'broker.cache': record.cache } : {}),
     ...(record.aadsts === undefined ? {} : { 'broker.aadsts': record.aadsts }),
   });
+}
+
+// A cached token is handed out many times; its SHA-256 for the audit line is computed once.
+const accessTokenHashes = new WeakMap<EntraToken, string>();
+function accessTokenSha256(token: EntraToken): string {
+  let hash = accessTokenHashes.get(token);
+  if (hash === undefined) {
+    hash = sha256(token.accessToken);
+    accessTokenHashes.set(token, hash);
+  }
+  return hash;
 }
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;

@@ -22,9 +22,17 @@ export class RecentTargets {
   ) {}
 
   touch(target: string, scope: string): void {
-    const key = JSON.stringify([target, scope]);
+    // Target names cannot hold a newline (policy.ts), so the key is unambiguous.
+    const key = `${target}\n${scope}`;
+    const now = this.clock.now();
+    const known = this.#used.get(key);
+    // On the hot path: within a second, only the time moves, not the entry (it was just made most recent).
+    if (known && now - known.at < 1000) {
+      known.at = now;
+      return;
+    }
     this.#used.delete(key);
-    this.#used.set(key, { target, scope, at: this.clock.now() });
+    this.#used.set(key, { target, scope, at: now });
     if (this.#used.size > this.maxEntries) this.#used.delete(this.#used.keys().next().value as string);
   }
 

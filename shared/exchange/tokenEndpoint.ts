@@ -1,0 +1,64 @@
+// POST /api/token apart from any host: the body's checks (content type, charset, size, UTF-8), the
+// exchange, and the answer in the contract's shape. functions/token.ts adapts the Functions host's
+// HttpRequest to it; the benchmark's bare adapter (bench/servers.ts) calls it from node:http directly.
+import { getBroker } from '../broker.js';
+import { BrokerError, toWireError } from '../errors.js';
+import { type LogTarget, reportFailure } from '../log.js';
+import { exchangeToken } from './exchangeToken.js';
+import { TOKEN_REQUEST_LIMITS } from './tokenRequest.js';
+
+export interface TokenHttpRequest {
+  contentType: string | null;
+  contentLength: string | null;
+  /** Reads the body; called only after the declared length was checked. */
+  body(): Promise<ArrayBuffer | Uint8Array>;
+}
+
+export interface TokenHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  jsonBody: unknown;
+}
+
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+/** Runs the exchange for one request and maps the grant or the refusal to the wire. */
+export async function handleTokenRequest(
+  request: TokenHttpRequest,
+  log: LogTarget,
+): Promise<TokenHttpResponse> {
+  try {
+    const body = await readBody(request);
+    const broker = await getBroker(log);
+    const granted = await exchangeToken(broker.exchange, body, log);
+    return { status: 200, headers: NO_STORE, jsonBody: granted };
+  } catch (error) {
+    reportFailure(log, 'token', error);
+    const wire = toWireError(error);
+    return { status: wire.status, headers: wire.headers, jsonBody: wire.body };
+  }
+}
+
+const invalid = (description: string) => new BrokerError('invalid_request', 400, description);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The form body as text: form-encoded, UTF-8, and within the size limit, checked before decoding. */
+async function readBody(request: TokenHttpRequest): Promise<string> {
+  const [type, ...parameters] = (request.contentType ?? '').split(';');
+  if (type?.trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    throw invalid('The request body must be application/x-www-form-urlencoded.');
+  }
+  const charset = parameters.find((p) => p.trim().toLowerCase().startsWith('charset='));
+  if (charset !== undefined && !/^\s*charset=("?)utf-8\1\s*$/i.test(charset)) {
+    throw invalid('The request body must be encoded in UTF-8.');
+  }
+  if (Number(request.contentLength ?? 0) > TOKEN_REQUEST_LIMITS.bodyBytes)
+    throw invalid('The request body is too large.');
+  const bytes = await request.body();
+  if (bytes.byteLength > TOKEN_REQUEST_LIMITS.bodyBytes) throw invalid('The request body is too large.');
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw invalid('The request body must be encoded in UTF-8.');
+  }
+}
