@@ -1,6 +1,8 @@
 // `npm run bench`: throughput and latency of the broker on the local Functions host, against the
 // sandbox started by the real launcher in a child process; load from autocannon. Loopback only,
 // bounded in time (BENCH_DURATION_MS per run, BENCH_CONCURRENCY connections).
+
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -228,6 +230,12 @@ async function main(): Promise<void> {
     const coldSlowMs = performance.now() - coldSlowStart;
     await fetch(`${e.entra.adminUrl}/faults`, { method: 'DELETE' });
     const lifecycle = await lifecycleBench(launched, e, form);
+    // Issue 11: resident memory of the caches at their named sizes, in a fresh process.
+    const memory = JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', path.join(import.meta.dirname, 'memory.js')], {
+        encoding: 'utf8',
+      }),
+    ) as Record<string, number>;
 
     console.log(
       `\nBroker benchmark (autocannon): ${CONCURRENCY} connections, ${DURATION_MS} ms per run, loopback, Node ${process.version}\n`,
@@ -278,6 +286,9 @@ async function main(): Promise<void> {
     );
     for (const r of hotPath.rows) console.log(row(r));
     for (const [name, value] of Object.entries(hotPath.ratios)) console.log(`${name.padEnd(72)} ${value}`);
+    console.log(
+      `memory, ${memory.entraTokens} Entra tokens + ${memory.verifiedCallers} verified callers: ${memory.rssMiB} MiB resident (target < 200), heap used ${memory.heapUsedMiB} MiB of ${memory.heapTotalMiB} MiB; the caches ${memory.tokenCacheHeapMiB} + ${memory.verifiedCacheHeapMiB} MiB of heap`,
+    );
     const written = await writeReport(path.join(ROOT, 'bench', 'results'), {
       settings: { durationMs: DURATION_MS, connections: CONCURRENCY, callers: CALLERS, sweep: SWEEP },
       rows: [
@@ -297,6 +308,7 @@ async function main(): Promise<void> {
         'first exchange, ms': Math.round(coldMs * 10) / 10,
         'first exchange with Entra +500 ms, ms': Math.round(coldSlowMs * 10) / 10,
         'Entra exchanges while serving cached requests': duringCached,
+        ...Object.fromEntries(Object.entries(memory).map(([name, value]) => [`memory: ${name}`, value])),
         ...Object.fromEntries(lifecycle.lines.map((line) => line.split(/:\s+/, 2) as [string, string])),
       },
     });

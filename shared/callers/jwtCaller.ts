@@ -2,20 +2,13 @@
 // required `kid`, jose with every option pinned (issuer, audience, algorithms, times, maximum age),
 // then the claims jose does not check (lifetime, a single audience) and the caller kind's own claims.
 // Google, AWS web identity and Cognito verifiers are profiles of it.
-import {
-  errors,
-  type FlattenedJWSInput,
-  type JWTHeaderParameters,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose';
+import { errors, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
 import { BrokerError } from '../errors.js';
 import type { CallerPrincipal, CallerVerifier } from './callerVerifier.js';
 import { JwksUnavailableError } from './jwksResolver.js';
 import { checkSubjectTokenShape } from './jwtShape.js';
-import type { CachedCaller } from './verifiedTokenCache.js';
+import type { CachedCaller, SigningKeyProof } from './verifiedTokenCache.js';
 
 export interface JwtCallerOptions<P extends CallerPrincipal> {
   /** Exact `iss` values this verifier takes, from configuration. */
@@ -28,7 +21,8 @@ export interface JwtCallerOptions<P extends CallerPrincipal> {
   /**
    * The signing keys for a token, chosen from configuration by its (unverified) `iss`, or by its `sub`
    * for an issuerless one: key sets are per issuer or trust domain and never pooled (perf §4.2 B5).
-   * Undefined refuses the token.
+   * Undefined refuses the token. It may read `iss` and `sub` only: the verified-token cache asks again
+   * with just those two.
    */
   keysFor(unverified: Readonly<Record<string, unknown>>): JWTVerifyGetKey | undefined;
   /** The audience (or audiences) `aud` must be. */
@@ -124,17 +118,13 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
         );
       }
       const principal = options.principalOf(payload);
-      const [encodedHeader, encodedPayload, signature] = token.split('.') as [string, string, string];
       // What the verified-token cache needs to tell later whether this key is still the issuer's: the key
-      // set is chosen again then (a SPIFFE bundle update replaces the set, not just its keys).
-      const signingKey = {
-        resolve: (header: JWTHeaderParameters, input: FlattenedJWSInput) => {
-          const current = options.keysFor(unverified);
-          if (!current) throw new Error('the issuer is no longer configured');
-          return current(header, input);
-        },
-        header: protectedHeader,
-        input: { protected: encodedHeader, payload: encodedPayload, signature },
+      // set is chosen again then (a SPIFFE bundle update replaces the set, not just its keys). Key sets
+      // choose by the header alone, so the payload and signature are not kept (100,000 entries).
+      const signingKey: SigningKeyProof = {
+        keysFor: options.keysFor,
+        chooser: { iss: unverified.iss, sub: unverified.sub },
+        header: { alg: protectedHeader.alg, kid: protectedHeader.kid },
         key,
       };
       return { principal, expiresAt: exp, signingKey };

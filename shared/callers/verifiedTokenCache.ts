@@ -10,14 +10,23 @@ import type { FlattenedJWSInput, JWTHeaderParameters, JWTVerifyGetKey } from 'jo
 import type { Clock } from '../clock.js';
 import type { VerifiedCaller } from './callerVerifier.js';
 
-/** How a JWT verifier proves, later, that the key which verified a token is still the issuer's. */
+/**
+ * How a JWT verifier proves, later, that the key which verified a token is still the issuer's: the key
+ * set is chosen again (by `iss` and `sub`) and asked for the header's key. Small on purpose: 100,000
+ * entries are kept (bench/memory.ts).
+ */
 export interface SigningKeyProof {
-  resolve: JWTVerifyGetKey;
-  header: JWTHeaderParameters;
-  input: FlattenedJWSInput;
+  /** The verifier's own key-set chooser, shared by all its entries. */
+  keysFor: (chooser: { iss: unknown; sub: unknown }) => JWTVerifyGetKey | undefined;
+  chooser: { iss: unknown; sub: unknown };
+  /** What key sets choose by. */
+  header: Pick<JWTHeaderParameters, 'alg' | 'kid'>;
   /** The key object jose verified with. */
   key: unknown;
 }
+
+// Key sets choose by the protected header; nothing of the token's body is needed.
+const NO_BODY: FlattenedJWSInput = { payload: '', signature: '' };
 
 export type CachedCaller = VerifiedCaller & { signingKey?: SigningKeyProof };
 
@@ -52,7 +61,8 @@ export class VerifiedTokenCache {
     }
     let key: unknown;
     try {
-      key = await entry.proof.resolve(entry.proof.header, entry.proof.input);
+      const { keysFor, chooser, header } = entry.proof;
+      key = await keysFor(chooser)?.(header as JWTHeaderParameters, NO_BODY);
     } catch {
       key = undefined;
     }
