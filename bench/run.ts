@@ -14,6 +14,7 @@ import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
 import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
 import { hotPathBench } from './hotPath.js';
 import { lifecycleBench } from './lifecycle.js';
+import { peersBench } from './peers.js';
 import { writeReport } from './report.js';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
@@ -230,6 +231,17 @@ async function main(): Promise<void> {
     const coldSlowMs = performance.now() - coldSlowStart;
     await fetch(`${e.entra.adminUrl}/faults`, { method: 'DELETE' });
     const lifecycle = await lifecycleBench(launched, e, form);
+    // Issue 11: the peers, 100 workloads federating with Entra themselves, against the broker.
+    const peers = await peersBench(
+      e,
+      async (audience) =>
+        (
+          await fetch(`${identity}?audience=${encodeURIComponent(audience)}&format=full`, {
+            headers: { 'Metadata-Flavor': 'Google' },
+          })
+        ).text(),
+      form,
+    );
     // Issue 11: resident memory of the caches at their named sizes, in a fresh process.
     const memory = JSON.parse(
       execFileSync(process.execPath, ['--expose-gc', path.join(import.meta.dirname, 'memory.js')], {
@@ -287,6 +299,9 @@ async function main(): Promise<void> {
     for (const r of hotPath.rows) console.log(row(r));
     for (const [name, value] of Object.entries(hotPath.ratios)) console.log(`${name.padEnd(72)} ${value}`);
     console.log(
+      `peers, 100 workloads x 10 requests, Entra +200 ms: ClientAssertionCredential ${peers.peer.entraCallsPer1000} Entra calls per 1,000 requests, p50 ${peers.peer.p50} ms, p99 ${peers.peer.p99} ms; broker ${peers.broker.entraCallsPer1000} per 1,000, p50 ${peers.broker.p50} ms, p99 ${peers.broker.p99} ms`,
+    );
+    console.log(
       `memory, ${memory.entraTokens} Entra tokens + ${memory.verifiedCallers} verified callers: ${memory.rssMiB} MiB resident (target < 200), heap used ${memory.heapUsedMiB} MiB of ${memory.heapTotalMiB} MiB; the caches ${memory.tokenCacheHeapMiB} + ${memory.verifiedCacheHeapMiB} MiB of heap`,
     );
     const written = await writeReport(path.join(ROOT, 'bench', 'results'), {
@@ -308,6 +323,11 @@ async function main(): Promise<void> {
         'first exchange, ms': Math.round(coldMs * 10) / 10,
         'first exchange with Entra +500 ms, ms': Math.round(coldSlowMs * 10) / 10,
         'Entra exchanges while serving cached requests': duringCached,
+        'peers: Entra calls per 1,000 requests, ClientAssertionCredential': peers.peer.entraCallsPer1000,
+        'peers: Entra calls per 1,000 requests, broker (target: 50 times fewer)':
+          peers.broker.entraCallsPer1000,
+        'peers: p50 / p99 ms, ClientAssertionCredential': `${peers.peer.p50} / ${peers.peer.p99}`,
+        'peers: p50 / p99 ms, broker (target: p50 < 5 ms)': `${peers.broker.p50} / ${peers.broker.p99}`,
         ...Object.fromEntries(Object.entries(memory).map(([name, value]) => [`memory: ${name}`, value])),
         ...Object.fromEntries(lifecycle.lines.map((line) => line.split(/:\s+/, 2) as [string, string])),
       },
