@@ -12,6 +12,7 @@ import { interrupt, launch, whenUp } from '../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
 import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
 import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
+import { coldStartBench } from './coldStart.js';
 import { hotPathBench } from './hotPath.js';
 import { lifecycleBench } from './lifecycle.js';
 import { peersBench } from './peers.js';
@@ -242,6 +243,7 @@ async function main(): Promise<void> {
         ).text(),
       form,
     );
+    const coldStartFigures = await coldStartBench(launched, e, form);
     // Issue 11: resident memory of the caches at their named sizes, in a fresh process.
     const memory = JSON.parse(
       execFileSync(process.execPath, ['--expose-gc', path.join(import.meta.dirname, 'memory.js')], {
@@ -302,6 +304,12 @@ async function main(): Promise<void> {
       `peers, 100 workloads x 10 requests, Entra +200 ms: ClientAssertionCredential ${peers.peer.entraCallsPer1000} Entra calls per 1,000 requests, p50 ${peers.peer.p50} ms, p99 ${peers.peer.p99} ms; broker ${peers.broker.entraCallsPer1000} per 1,000, p50 ${peers.broker.p50} ms, p99 ${peers.broker.p99} ms`,
     );
     console.log(
+      `cold start: function app import ${coldStartFigures.importMs} ms (median of 3, target < 150); fresh instance spawn to first token ${coldStartFigures.spawnToFirstTokenMs} ms (target < 1000)`,
+    );
+    console.log(
+      `single flight: ${coldStartFigures.singleFlightRequests} concurrent first requests answered 200 with ${coldStartFigures.singleFlightExchanges} Entra exchange(s) (target 1)`,
+    );
+    console.log(
       `memory, ${memory.entraTokens} Entra tokens + ${memory.verifiedCallers} verified callers: ${memory.rssMiB} MiB resident (target < 200), heap used ${memory.heapUsedMiB} MiB of ${memory.heapTotalMiB} MiB; the caches ${memory.tokenCacheHeapMiB} + ${memory.verifiedCacheHeapMiB} MiB of heap`,
     );
     const written = await writeReport(path.join(ROOT, 'bench', 'results'), {
@@ -323,6 +331,11 @@ async function main(): Promise<void> {
         'first exchange, ms': Math.round(coldMs * 10) / 10,
         'first exchange with Entra +500 ms, ms': Math.round(coldSlowMs * 10) / 10,
         'Entra exchanges while serving cached requests': duringCached,
+        'cold start: function app import, ms (target < 150)': coldStartFigures.importMs,
+        'cold start: fresh instance spawn to first token, ms (target < 1000)':
+          coldStartFigures.spawnToFirstTokenMs,
+        'single flight: concurrent first requests answered 200': coldStartFigures.singleFlightRequests,
+        'single flight: Entra exchanges (target 1)': coldStartFigures.singleFlightExchanges,
         'peers: Entra calls per 1,000 requests, ClientAssertionCredential': peers.peer.entraCallsPer1000,
         'peers: Entra calls per 1,000 requests, broker (target: 50 times fewer)':
           peers.broker.entraCallsPer1000,
