@@ -13,7 +13,13 @@ async function main(): Promise<void> {
   const port = Number(portText);
   if (!stateDir || !Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error('usage: node dist/sandbox/instance.js <sandbox state dir> <port>');
-  const appRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // SANDBOX_APP_ROOT=dist/bundle serves the bundled app (npm run bundle) instead of dist/functions.
+  const appRoot = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    process.env.SANDBOX_APP_ROOT ?? '.',
+  );
   const settings = JSON.parse(await readFile(path.join(stateDir, 'broker-settings.json'), 'utf8')) as Record<
     string,
     string

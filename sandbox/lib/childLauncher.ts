@@ -124,6 +124,7 @@ export async function launchInstance(
   launched: Launched,
   settings: Record<string, string | null> = {},
   timeoutMs = 30_000,
+  env: Record<string, string> = {},
 ): Promise<LaunchedInstance> {
   const [port] = await freePorts(1);
   const logPath = path.join(launched.stateDir, `instance-${port}.log`);
@@ -132,7 +133,7 @@ export async function launchInstance(
     process.execPath,
     [INSTANCE, launched.stateDir, String(port), JSON.stringify(settings)],
     {
-      env: { ...process.env, SANDBOX_TIMERS: 'off' },
+      env: { ...process.env, SANDBOX_TIMERS: 'off', ...env },
       stdio: ['ignore', log, log],
     },
   );

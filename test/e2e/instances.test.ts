@@ -180,6 +180,17 @@ describe('broker instances sharing one storage account', () => {
     expect(cold.output()).toContain('"event":"shared_cache.recovered"');
   }, 60_000);
 
+  it('serves from the bundled app (npm run bundle), the deployable form of the function app', async () => {
+    const bundled = await launchInstance(sandbox.launched, {}, 30_000, { SANDBOX_APP_ROOT: 'dist/bundle' });
+    started.push(bundled);
+    const ready = await fetch(`${bundled.url}/api/ready`);
+    const granted = await exchangeAt(sandbox, bundled.url, await callerToken(sandbox));
+
+    expect(ready.status).toBe(200);
+    expect(granted.status).toBe(200);
+    expect(bundled.output()).toContain('"event":"token.decision"');
+  }, 60_000);
+
   it("leaks no token into any instance's output", () => {
     const outputs = [sandbox.launched.output(), ...started.map((instance) => instance.output())].join('\n');
     expect(sandbox.leaked()).toEqual([]);
