@@ -7,13 +7,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
-import autocannon from 'autocannon';
 import { interrupt, launch, whenUp } from '../sandbox/lib/childLauncher.js';
 import { trustCertificateAuthority } from '../sandbox/lib/tls.js';
 import { createAwsSubjectToken } from '../shared/client/awsSubjectToken.js';
 import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
 import { coldStartBench } from './coldStart.js';
-import { hotPathBench } from './hotPath.js';
+import { hotPathBench, type LoadResult, loadBodies } from './hotPath.js';
 import { lifecycleBench } from './lifecycle.js';
 import { peersBench } from './peers.js';
 import { writeReport } from './report.js';
@@ -25,48 +24,19 @@ const CALLERS = Number(process.env.BENCH_CALLERS ?? 1000);
 const SWEEP = (process.env.BENCH_SWEEP ?? '1,4,16,64').split(',').map(Number);
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-interface Result {
-  name: string;
-  requests: number;
-  errors: number;
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-}
-
 interface LoadRequest {
   url: string;
-  method?: 'GET' | 'POST';
   body?: string;
 }
 
-/** `CONCURRENCY` keep-alive connections for `DURATION_MS` with autocannon; latencies in ms. */
-async function load(name: string, request: LoadRequest): Promise<Result> {
-  const result = await autocannon({
-    url: request.url,
-    method: request.method ?? 'GET',
-    connections: CONCURRENCY,
-    duration: DURATION_MS / 1000,
-    ...(request.body === undefined
-      ? {}
-      : { body: request.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
-  });
-  return {
-    name,
-    requests: result.requests.total,
-    errors: result.errors + result.timeouts + result.non2xx,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-  };
-}
+/** `CONCURRENCY` keep-alive connections for `DURATION_MS`: a POST of `body`, or a GET without one. */
+const load = (name: string, request: LoadRequest): Promise<LoadResult> =>
+  loadBodies(name, request.url, request.body === undefined ? [] : [request.body], CONCURRENCY, DURATION_MS);
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
 
-const row = (r: Result) =>
+const row = (r: LoadResult) =>
   `${r.name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(7)} ms   p99 ${r.p99.toFixed(2).padStart(7)} ms   ${r.requests} requests, ${r.errors} errors`;
 
 async function main(): Promise<void> {
@@ -102,7 +72,6 @@ async function main(): Promise<void> {
       fetch(e.broker.tokenUrl, { method: 'POST', body: form(audience, scope) });
     const tokenLoad = (audience: string, scope?: string): LoadRequest => ({
       url: e.broker.tokenUrl,
-      method: 'POST',
       body: form(audience, scope).toString(),
     });
     const counters = async () =>
@@ -135,7 +104,6 @@ async function main(): Promise<void> {
     // GetCallerIdentity is checked by STS on every request (reused within its signing window here).
     const awsForm = (subjectToken: string, subjectTokenType: string): LoadRequest => ({
       url: e.broker.tokenUrl,
-      method: 'POST',
       body: new URLSearchParams({
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
         subject_token_type: subjectTokenType,
@@ -324,7 +292,7 @@ async function main(): Promise<void> {
         spiffeRs256,
         refused,
         slowEntra,
-      ].map((r) => ({ connections: CONCURRENCY, ...r })),
+      ],
       ratios: hotPath.ratios,
       sweep: hotPath.sweep,
       figures: {

@@ -55,11 +55,6 @@ function meter(): Instruments {
   return instruments;
 }
 
-/** Forgets the instruments, so the next use takes them from the provider registered now (tests). */
-export function resetTelemetry(): void {
-  instruments = undefined;
-}
-
 export const telemetry = {
   exchange(
     outcome: string,

@@ -71,19 +71,14 @@ export async function refreshTokens(
   options: RefreshOptions,
 ): Promise<RefreshSummary> {
   const pairs = new Map<string, { target: Target; scope: string }>();
+  const add = (target: Target, scope: string) => pairs.set(`${target.name} ${scope}`, { target, scope });
   for (const target of deps.policy.targets.values()) {
-    if (target.warm)
-      for (const scope of target.scopes) pairs.set(`${target.name} ${scope}`, { target, scope });
+    if (target.warm) for (const scope of target.scopes) add(target, scope);
+    if (target.publish) add(target, publishedScope(target));
   }
   for (const { target: name, scope } of deps.recent?.since(options.recentWindowMs) ?? []) {
     const target = deps.policy.targets.get(name);
-    if (target?.scopes.includes(scope)) pairs.set(`${name} ${scope}`, { target, scope });
-  }
-  for (const target of deps.policy.targets.values()) {
-    if (target.publish) {
-      const scope = publishedScope(target);
-      pairs.set(`${target.name} ${scope}`, { target, scope });
-    }
+    if (target?.scopes.includes(scope)) add(target, scope);
   }
   const summary: RefreshSummary = { refreshed: [], shared: [], published: [], skipped: [], failed: [] };
   await Promise.all(
