@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppRegistry } from './appRegistry.js';
 import type { HostedFunction, HttpFunction } from './bindings.js';
 import { runInvocation } from './invoke.js';
-import { flushLogLines } from './logSink.js';
+import { logLinesWritten } from './logSink.js';
 import { type RequestLimits, readBody, refuse } from './requestLimits.js';
 import { comparePrecedence, matchRoute } from './routeTemplate.js';
 import { fromRpcHttpResponse, httpOutputOf, toRpcHttpTrigger, type WireResponse } from './rpc.js';
@@ -27,8 +27,10 @@ const empty = (status: number, headers: [string, string][] = []): WireResponse =
   body: Buffer.alloc(0),
 });
 
-function send(res: ServerResponse, wire: WireResponse): void {
-  flushLogLines();
+// The response leaves once the invocation's log lines are written, so a client that reads the log after
+// its answer finds them; lines of every invocation finished meanwhile share that write.
+async function send(res: ServerResponse, wire: WireResponse): Promise<void> {
+  await logLinesWritten();
   try {
     res.statusCode = wire.status;
     for (const [name, value] of wire.headers) res.appendHeader(name, value);
@@ -149,7 +151,7 @@ export function createRequestListener(
       .then(async (read) => {
         // Kestrel refuses the body itself (413, or 408 when too slow) before the host converts the request.
         if ('refused' in read) refuse(req, res, read.refused);
-        else send(res, await handle(req, read.body));
+        else await send(res, await handle(req, read.body));
       })
       .catch(() => send(res, empty(500)));
   };

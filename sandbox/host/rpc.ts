@@ -62,12 +62,14 @@ export function parseQuery(search: string): Record<string, string> {
 
 /** Header names lower-cased; repeated header lines joined with `,` as Kestrel's StringValues does. */
 export function collectHeaders(rawHeaders: string[]): Record<string, string> {
-  const headers = new Map<string, string[]>();
+  const headers: Record<string, string> = Object.create(null);
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] ?? '').toLowerCase();
-    headers.set(name, [...(headers.get(name) ?? []), rawHeaders[i + 1] ?? '']);
+    const name = (rawHeaders[i] as string).toLowerCase();
+    const value = rawHeaders[i + 1] as string;
+    const seen = headers[name];
+    headers[name] = seen === undefined ? value : `${seen},${value}`;
   }
-  return Object.fromEntries([...headers].map(([name, list]) => [name, list.join(',')]));
+  return { ...headers };
 }
 
 const nullable = (record: Record<string, string>): Record<string, RpcNullableString> =>
@@ -78,7 +80,10 @@ export function toRpcHttpTrigger(incoming: IncomingHttp): {
   data: RpcTypedData;
   triggerMetadata: Record<string, RpcTypedData>;
 } {
-  const query = parseQuery(new URL(incoming.url).search);
+  // The query is what lies between '?' and any '#', as URL.search has it, without parsing the whole URL.
+  const [beforeFragment = ''] = incoming.url.split('#', 1);
+  const mark = beforeFragment.indexOf('?');
+  const query = parseQuery(mark === -1 ? '' : beforeFragment.slice(mark));
   const headers = collectHeaders(incoming.rawHeaders);
   const http: RpcHttpData = {
     method: incoming.method,
