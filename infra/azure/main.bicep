@@ -1,0 +1,397 @@
+// The broker's Azure side: a Flex Consumption function app (Node 24) running dist/bundle, its identities,
+// storage, Key Vault (RBAC), monitoring and role assignments. Not compiled on the build machine: see infra/README.md.
+targetScope = 'resourceGroup'
+
+@description('Short lowercase name the resource names derive from (3-12 letters or digits).')
+@minLength(3)
+@maxLength(12)
+param baseName string
+
+@description('Azure region of every resource; the resource group\'s by default.')
+param location string = resourceGroup().location
+
+@description('BROKER_AUDIENCE: the audience callers\' tokens must carry. Choose a stable value (a custom domain or api://<name>), since every caller is configured with it.')
+@minLength(1)
+param brokerAudience string
+
+@description('BROKER_POLICY_FILE: where the policy is inside the app. infra/package.mjs --policy puts it at the package root, which the host serves from /home/site/wwwroot.')
+param brokerPolicyFile string = '/home/site/wwwroot/policy.json'
+
+@description('BROKER_VAULT_TARGET: the policy target the broker signs in to Key Vault as (its clientId is the output vaultIdentityClientId). Empty: no Key Vault access, so no publish and no TOKEN_CACHE_KEY_SECRET_URL.')
+param brokerVaultTarget string = 'broker-vault'
+
+@description('Federated credentials on the vault identity, trusting the broker\'s own platform token: [{name, issuer, subject, audience?}] (audience: api://AzureADTokenExchange unless given; a Cognito pool id for the cognito source). At most 20.')
+@maxLength(20)
+param brokerFederatedCredentials array = []
+
+@description('Turn on the shared cache tier: a second storage account (shared key on, which the tier needs) whose connection string Bicep writes to Key Vault, and TOKEN_SHARED_CACHE_CONNECTION as a Key Vault reference.')
+param enableSharedCache bool = true
+
+@description('Further broker settings from the README\'s configuration table (string values), e.g. GOOGLE_JWKS_URL, SPIFFE_TRUST_DOMAINS, AWS_STS_ENDPOINTS. Never a secret: they are readable by anyone who can read the app\'s configuration.')
+param brokerSettings object = {}
+
+@description('Object ids of principals (the deploying user or pipeline) given Key Vault Secrets Officer, so deploy.sh can add the first version of the cache key secret.')
+param secretsOfficerPrincipalIds array = []
+
+@description('Inbound public network access to the function app. Disabled needs private endpoints, which this template does not create.')
+@allowed(['Enabled', 'Disabled'])
+param functionAppPublicNetworkAccess string = 'Enabled'
+
+@description('Public network access to Key Vault. Without VNet integration (not in this template) the app reaches the vault over its public endpoint, so Disabled breaks Key Vault references and publishing.')
+@allowed(['Enabled', 'Disabled'])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+@description('Most instances the Flex Consumption plan scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of each instance, in MB.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Days Log Analytics keeps the broker\'s logs and audit lines.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 90
+
+@description('Tags on every resource.')
+param tags object = {}
+
+var suffix = uniqueString(resourceGroup().id, baseName)
+var functionAppName = 'func-${baseName}-${suffix}'
+var hostStorageName = take('st${baseName}${suffix}', 24)
+var cacheStorageName = take('stc${baseName}${suffix}', 24)
+var vaultName = take('kv-${baseName}-${suffix}', 24)
+var deploymentContainerName = 'app-package'
+var cacheContainerName = 'token-broker-cache'
+var cacheKeySecretName = 'token-cache-key'
+var cacheConnectionSecretName = 'token-shared-cache-connection'
+var useVault = !empty(brokerVaultTarget)
+
+// Built-in role definition ids.
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${baseName}-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    sku: { name: 'PerGB2018' }
+    retentionInDays: logRetentionDays
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${baseName}-${suffix}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    // Telemetry only with Entra authentication (the host identity below), never the instrumentation key alone.
+    DisableLocalAuth: true
+  }
+}
+
+// The function app's own identity: host storage, the deployment container, Key Vault references, telemetry.
+// Not the broker's Entra identity: the broker signs in to Entra only through its federated platform token.
+resource hostIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${baseName}-host'
+  location: location
+  tags: tags
+}
+
+// The identity behind BROKER_VAULT_TARGET: a policy target whose federated credentials trust the broker.
+resource vaultIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (useVault) {
+  name: 'id-${baseName}-vault'
+  location: location
+  tags: tags
+}
+
+// One at a time: ARM refuses concurrent writes of federated credentials on one identity.
+@batchSize(1)
+resource vaultIdentityCredentials 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials@2023-01-31' = [
+  for credential in brokerFederatedCredentials: if (useVault) {
+    parent: vaultIdentity
+    name: credential.name
+    properties: {
+      issuer: credential.issuer
+      subject: credential.subject
+      audiences: [credential.?audience ?? 'api://AzureADTokenExchange']
+    }
+  }
+]
+
+resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: hostStorageName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    allowCrossTenantReplication: false
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource hostBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: hostStorage
+  name: 'default'
+}
+
+// Flex Consumption's deployment container: the zip that infra/package.mjs builds lands here.
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: hostBlobs
+  name: deploymentContainerName
+  properties: { publicAccess: 'None' }
+}
+
+// The shared cache tier takes only a connection string (README, Many instances), so its account needs
+// shared key access; it is kept apart from the host's account, which has shared key off.
+resource cacheStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = if (enableSharedCache) {
+  name: cacheStorageName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: true
+    allowCrossTenantReplication: false
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource cacheBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = if (enableSharedCache) {
+  parent: cacheStorage
+  name: 'default'
+}
+
+resource cacheContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (enableSharedCache) {
+  parent: cacheBlobs
+  name: cacheContainerName
+  properties: { publicAccess: 'None' }
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: vaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: true
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+// The account key goes from listKeys straight into the vault: never a parameter, an output or a file.
+resource cacheConnectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (enableSharedCache) {
+  parent: vault
+  name: cacheConnectionSecretName
+  properties: {
+    contentType: 'Azure Storage connection string (shared cache tier)'
+    value: 'DefaultEndpointsProtocol=https;AccountName=${cacheStorage.name};AccountKey=${cacheStorage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}'
+  }
+}
+
+resource hostStorageOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hostStorage.id, hostIdentity.id, roles.storageBlobDataOwner)
+  scope: hostStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: hostIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource hostTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, hostIdentity.id, roles.monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    roleDefinitionId: subscriptionResourceId(
+      'Microsoft.Authorization/roleDefinitions',
+      roles.monitoringMetricsPublisher
+    )
+    principalId: hostIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The host resolves the Key Vault reference of TOKEN_SHARED_CACHE_CONNECTION: read access to that secret only.
+resource hostReadsCacheConnection 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableSharedCache) {
+  name: guid(vault.id, cacheConnectionSecretName, hostIdentity.id, roles.keyVaultSecretsUser)
+  scope: cacheConnectionSecret
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: hostIdentity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// BROKER_VAULT_TARGET needs get and set on secrets: it reads the cache key and writes published tokens.
+resource vaultTargetSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (useVault) {
+  name: guid(vault.id, 'vault-target', roles.keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: vaultIdentity!.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource operatorSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for principalId in secretsOfficerPrincipalIds: {
+    name: guid(vault.id, principalId, roles.keyVaultSecretsOfficer)
+    scope: vault
+    properties: {
+      roleDefinitionId: subscriptionResourceId(
+        'Microsoft.Authorization/roleDefinitions',
+        roles.keyVaultSecretsOfficer
+      )
+      principalId: principalId
+    }
+  }
+]
+
+// The Functions host's own settings: storage and telemetry through the host identity, no key.
+var hostSettings = {
+  AzureWebJobsStorage__accountName: hostStorage.name
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: hostIdentity.properties.clientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${hostIdentity.properties.clientId};Authorization=AAD'
+}
+
+// The broker's settings, named as in the README's configuration table (test/unit/infra checks it).
+var brokerCoreSettings = {
+  BROKER_AUDIENCE: brokerAudience
+  BROKER_POLICY_FILE: brokerPolicyFile
+}
+
+var brokerVaultSettings = useVault
+  ? {
+      BROKER_VAULT_TARGET: brokerVaultTarget
+      TOKEN_CACHE_KEY_SECRET_URL: '${vault.properties.vaultUri}secrets/${cacheKeySecretName}'
+    }
+  : {}
+
+// Identity-based connections are not supported by the shared tier, so its connection string is a Key
+// Vault reference, resolved by the host with its identity (keyVaultReferenceIdentity below).
+var sharedCacheSettings = enableSharedCache
+  ? {
+      TOKEN_SHARED_CACHE_CONNECTION: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${cacheConnectionSecretName})'
+      TOKEN_SHARED_CACHE_CONTAINER: cacheContainerName
+    }
+  : {}
+
+var appSettings = union(hostSettings, brokerCoreSettings, brokerVaultSettings, sharedCacheSettings, brokerSettings)
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${baseName}-${suffix}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${hostIdentity.id}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: functionAppPublicNetworkAccess
+    keyVaultReferenceIdentity: hostIdentity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [for setting in items(appSettings): { name: setting.key, value: string(setting.value) }]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${hostStorage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: hostIdentity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '24'
+      }
+    }
+  }
+  dependsOn: [hostStorageOwner, hostTelemetry, hostReadsCacheConnection, deploymentContainer]
+}
+
+// Deployments go through Entra (az CLI with a token), never the basic-auth publishing profile.
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: { allow: false }
+}
+
+@description('The function app\'s name (for az functionapp deploy).')
+output functionAppName string = functionApp.name
+
+@description('The broker\'s base URL: callers POST to <this>/api/token.')
+output brokerUrl string = 'https://${functionApp.properties.defaultHostName}'
+
+@description('The tenant the vault identity lives in: the tenant of the BROKER_VAULT_TARGET policy target.')
+output tenantId string = subscription().tenantId
+
+@description('clientId of the BROKER_VAULT_TARGET policy target (scopes: https://vault.azure.net/.default).')
+output vaultIdentityClientId string = useVault ? vaultIdentity!.properties.clientId : ''
+
+@description('The Key Vault\'s URI: publish.vaultUrl of policy targets that publish their tokens.')
+output keyVaultUri string = vault.properties.vaultUri
+
+@description('The Key Vault\'s name (deploy.sh adds the first cache key version to it).')
+output keyVaultName string = vault.name
+
+@description('The secret whose versions hold the shared tier\'s keys (TOKEN_CACHE_KEY_SECRET_URL).')
+output cacheKeySecretName string = cacheKeySecretName
+
+@description('The host identity\'s principal id (storage, Key Vault references, telemetry).')
+output hostIdentityPrincipalId string = hostIdentity.properties.principalId
