@@ -14,6 +14,14 @@ import { startKeyVaultStandIn } from './keyvault/server.js';
 import { startAzurite } from './lib/azurite.js';
 import { assertPortsFree } from './lib/ports.js';
 import { createCertificateAuthority, trustCertificateAuthority } from './lib/tls.js';
+import {
+  HOST_IDENTITY,
+  hostIdentityCredential,
+  hostIdentityResourceId,
+  managedIdentityPolicy,
+  withHostIdentity,
+} from './managedIdentity/hostIdentity.js';
+import { startIdentityEndpoint } from './managedIdentity/identityEndpoint.js';
 import { type SpiffeEndpoints, startSpiffe } from './spiffeSandbox.js';
 
 export interface SandboxPorts {
@@ -28,6 +36,7 @@ export interface SandboxPorts {
   github: number;
   spireOidc: number;
   keyVault: number;
+  managedIdentity: number;
   azuriteBlob: number;
   azuriteQueue: number;
   azuriteTable: number;
@@ -45,6 +54,7 @@ export const DEFAULT_PORTS: SandboxPorts = {
   github: 7448,
   spireOidc: 7449,
   keyVault: 7450,
+  managedIdentity: 7451,
   azuriteBlob: 10000,
   azuriteQueue: 10001,
   azuriteTable: 10002,
@@ -62,6 +72,7 @@ const PORT_VARIABLES: Record<keyof SandboxPorts, string> = {
   github: 'SANDBOX_GITHUB_PORT',
   spireOidc: 'SANDBOX_SPIRE_OIDC_PORT',
   keyVault: 'SANDBOX_KEY_VAULT_PORT',
+  managedIdentity: 'SANDBOX_MANAGED_IDENTITY_PORT',
   azuriteBlob: 'SANDBOX_AZURITE_BLOB_PORT',
   azuriteQueue: 'SANDBOX_AZURITE_QUEUE_PORT',
   azuriteTable: 'SANDBOX_AZURITE_TABLE_PORT',
@@ -137,6 +148,21 @@ export interface SandboxEndpoints {
   keyVault: { vaultUrl: string; adminUrl: string; secretName: string; scope: string; target: string };
   aws: AwsEndpoints;
   spiffe: SpiffeEndpoints;
+  /**
+   * The app's managed identity endpoint (App Service style) and the identity a broker "on Azure" presents. Its
+   * IDENTITY_HEADER is a secret and is only in `broker.settingsFile`; `policyFile` names `target` (source
+   * `managedIdentity`) for a broker instance started with it (`node dist/sandbox/instance.js`).
+   */
+  managedIdentity: {
+    endpoint: string;
+    adminUrl: string;
+    clientId: string;
+    principalId: string;
+    /** The federated credential on the demo app that trusts the identity. */
+    credential: { issuer: string; subject: string; audience: string };
+    target: string;
+    policyFile: string;
+  };
   kubernetes: CiAndClusterEndpoints['kubernetes'];
   github: CiAndClusterEndpoints['github'];
   demo: {
@@ -227,10 +253,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const brokerSource =
       options.brokerOn?.platform === 'spiffe' ? 'spiffe' : awsSource ? 'aws' : 'gcpMetadata';
 
-    const seed = demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'), [
-      ...aws.credentials,
-      spiffe.credential,
-    ]);
+    // withHostIdentity adds the broker's Azure identity and the demo app's credential for it; nothing else changes.
+    const seed = withHostIdentity(
+      demoSeed(path.join(options.appRoot, 'sandbox', 'entra', 'seed.json'), [
+        ...aws.credentials,
+        spiffe.credential,
+      ]),
+    );
     const ids = demoIds(seed);
     const entra = await startEntraStandIn({
       tls,
@@ -243,6 +272,24 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       },
     });
     closers.push(entra.close);
+    // The function app's managed identity endpoint: Entra-signed tokens for the host identity, as App Service gives.
+    const identityEndpoint = await startIdentityEndpoint({
+      port: options.ports.managedIdentity,
+      identities: [
+        {
+          clientId: HOST_IDENTITY.clientId,
+          principalId: HOST_IDENTITY.principalId,
+          resourceId: hostIdentityResourceId(),
+        },
+      ],
+      issue: async ({ clientId, resource }) => {
+        const issued = await entra.issueManagedIdentityToken({ tenant: ids.tenantId, clientId, resource });
+        return issued.ok
+          ? { accessToken: issued.token.accessToken, expiresOn: issued.token.expiresOn }
+          : undefined;
+      },
+    });
+    closers.push(identityEndpoint.close);
     // Key Vault, where the refresh timer publishes the demo app's Graph token. The managed identity is the
     // broker's own vault identity (BROKER_VAULT_TARGET): it writes, and a workload reading the secret with a
     // token for that identity (from the broker) reads.
@@ -263,6 +310,13 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const policyPath = path.join(options.stateDir, 'policy.json');
     const policy = demoPolicy(ids, brokerSource, aws.callers, [...workloads.callers, spiffe.caller], publish);
     await writeFile(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
+    const miPolicyPath = path.join(options.stateDir, HOST_IDENTITY.policyFile);
+    const miPolicy = managedIdentityPolicy(policy, DEMO.target, {
+      kind: 'google',
+      subject: DEMO.caller.uniqueId,
+      email: DEMO.caller.email,
+    });
+    await writeFile(miPolicyPath, `${JSON.stringify(miPolicy, null, 2)}\n`);
     const brokerSettings: Record<string, string> = {
       FUNCTIONS_WORKER_RUNTIME: 'node',
       AzureWebJobsStorage: azurite.connectionString,
@@ -281,6 +335,11 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       ...aws.brokerEnv(awsSource),
       ...workloads.brokerEnv,
       ...spiffe.brokerEnv,
+      // What App Service sets for an app with a managed identity; used only by a policy naming the
+      // managedIdentity source (miPolicyPath). The header is a secret, as the cache key above.
+      IDENTITY_ENDPOINT: identityEndpoint.endpoint,
+      IDENTITY_HEADER: identityEndpoint.header,
+      MANAGED_IDENTITY_CLIENT_ID: HOST_IDENTITY.clientId,
     };
     // More instances of the broker (sandbox/instance.ts) start from these; the file holds the sandbox's
     // cache key, so only its owner may read it.
@@ -327,6 +386,19 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
       keyVault: { ...publish, adminUrl: `${vault.url}/admin`, target: DEMO.target },
       aws: aws.endpoints(awsSource),
       spiffe: spiffe.endpoints,
+      managedIdentity: {
+        endpoint: identityEndpoint.endpoint,
+        adminUrl: `${identityEndpoint.url}/admin`,
+        clientId: HOST_IDENTITY.clientId,
+        principalId: HOST_IDENTITY.principalId,
+        credential: (({ issuer, subject, audiences }) => ({
+          issuer,
+          subject,
+          audience: audiences[0] as string,
+        }))(hostIdentityCredential(ids.tenantId)),
+        target: HOST_IDENTITY.target,
+        policyFile: miPolicyPath,
+      },
       ...workloads.endpoints,
       demo: {
         target: DEMO.target,

@@ -11,6 +11,7 @@ import {
   type BrokerConfig,
   ConfigError,
   loadConfig,
+  managedIdentitySettings,
 } from './config.js';
 import { createEntraClient, type EntraToken } from './exchange/entraClient.js';
 import type { ExchangeDependencies } from './exchange/exchangeToken.js';
@@ -75,6 +76,19 @@ export async function createBroker(
       ]);
     const { createTokenFileSource } = await import('./sources/tokenFile.js');
     sources.set('tokenFile', createTokenFileSource({ path: config.AZURE_FEDERATED_TOKEN_FILE, clock }));
+  }
+  if (sourceNames.has('managedIdentity')) {
+    const settings = managedIdentitySettings(config);
+    const { createManagedIdentitySource } = await import('./sources/managedIdentity.js');
+    sources.set(
+      'managedIdentity',
+      createManagedIdentitySource({
+        ...settings,
+        resource: config.TOKEN_EXCHANGE_AUDIENCE,
+        timeoutMs: config.SOURCE_TIMEOUT_MS,
+        clock,
+      }),
+    );
   }
   const missing = [...sourceNames].filter((name) => !sources.has(name));
   if (missing.length > 0)

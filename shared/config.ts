@@ -8,6 +8,7 @@ import {
   githubDefaults,
   httpsOrigins,
   httpsUrl,
+  identityEndpointProblem,
   kubernetesIssuers,
   ncrontab,
   oidcIssuers,
@@ -19,6 +20,8 @@ import {
 } from './configValues.js';
 import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
 import type { CognitoFlow } from './sources/cognito.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
@@ -103,6 +106,15 @@ const schema = z
       .optional(),
     COGNITO_JWKS_URL: httpsUrl.default('https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
     AZURE_FEDERATED_TOKEN_FILE: z.string().min(1).optional(),
+    // Set by App Service and Azure Functions when the app has a managed identity; checked only when a policy
+    // target uses the managedIdentity source (managedIdentitySettings), so a broker on Azure that uses another
+    // source never fails on the platform's values. IDENTITY_HEADER is a secret: no message shows it.
+    IDENTITY_ENDPOINT: z.string().min(1).optional(),
+    IDENTITY_HEADER: z.string().min(1).optional(),
+    MANAGED_IDENTITY_CLIENT_ID: z
+      .string()
+      .regex(GUID, 'must be the client id (a GUID) of a user-assigned managed identity')
+      .optional(),
     SPIFFE_TRUST_DOMAINS: spiffeTrustDomains.optional(),
     SPIFFE_ENDPOINT_SOCKET: z
       .string()
@@ -241,6 +253,40 @@ export function awsSourceSettings(config: BrokerConfig): AwsSourceSettings {
           }
         : { kind: 'basic', identityId: config.COGNITO_IDENTITY_ID as string },
   };
+}
+
+/** What the managedIdentity source needs: the platform's endpoint and header, and the identity to ask for. */
+export interface ManagedIdentitySettings {
+  endpoint: string;
+  header: string;
+  clientId: string;
+}
+
+/** The managedIdentity source's settings, checked together; throws ConfigError naming each problem. */
+export function managedIdentitySettings(config: BrokerConfig): ManagedIdentitySettings {
+  const problems: string[] = [];
+  const used = 'a policy target uses source "managedIdentity"';
+  const {
+    IDENTITY_ENDPOINT: endpoint,
+    IDENTITY_HEADER: header,
+    MANAGED_IDENTITY_CLIENT_ID: clientId,
+  } = config;
+  if (endpoint === undefined)
+    problems.push(
+      `IDENTITY_ENDPOINT is required: ${used}; App Service and Azure Functions set it when a managed identity is assigned to the app`,
+    );
+  else {
+    const problem = identityEndpointProblem(endpoint);
+    if (problem !== undefined) problems.push(`IDENTITY_ENDPOINT ${problem}`);
+  }
+  if (header === undefined)
+    problems.push(`IDENTITY_HEADER is required: ${used}; the platform sets it with IDENTITY_ENDPOINT`);
+  if (clientId === undefined)
+    problems.push(
+      `MANAGED_IDENTITY_CLIENT_ID is required: ${used}; the client id of the user-assigned identity whose token Entra accepts (a system-assigned identity cannot be a federated credential)`,
+    );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { endpoint, header, clientId } as ManagedIdentitySettings;
 }
 
 /**

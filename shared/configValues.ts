@@ -168,3 +168,36 @@ export const ncrontab = z
 
 /** The refresh timer's default: every 5 minutes, at second 0. */
 export const DEFAULT_REFRESH_SCHEDULE = '0 */5 * * * *';
+
+/** Hosts that are this machine (Linux Consumption sets `http://localhost:8081/msi/token`). */
+const isLoopback = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+/**
+ * 169.254.0.0/16: App Service and Container Apps on Linux set link-local endpoints such as
+ * `http://169.254.129.2:8081/msi/token` (observed in public code, not documented by Microsoft). A
+ * link-local address is not routed beyond the host's own link, so the header cannot travel further.
+ */
+const isLinkLocal = (hostname: string): boolean => /^169\.254\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+/** The cloud metadata service (IMDS on Azure VMs): another protocol, and never to be sent the header. */
+const METADATA_ADDRESS = '169.254.169.254';
+
+/**
+ * Why IDENTITY_ENDPOINT is refused, or undefined when it is acceptable: http on loopback or on a link-local
+ * address (the two forms the platform sets), or https anywhere; never the cloud metadata address
+ * 169.254.169.254; no credentials, query or fragment. The reason names no value.
+ */
+export function identityEndpointProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return 'must be a URL';
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http or https URL';
+  // An IPv6 literal other than ::1 could be the metadata address in disguise (::ffff:a9fe:a9fe).
+  if (url.hostname === METADATA_ADDRESS || (url.hostname.startsWith('[') && url.hostname !== '[::1]'))
+    return 'must not be the cloud metadata address 169.254.169.254 (IMDS speaks another protocol) or an IPv6 address other than ::1';
+  if (url.protocol === 'http:' && !isLoopback(url.hostname) && !isLinkLocal(url.hostname))
+    return 'must be https unless it is on loopback or link-local (where the platform serves it)';
+  if (url.username !== '' || url.password !== '' || url.hash !== '' || url.search !== '')
+    return 'must carry no credentials, query or fragment';
+  return undefined;
+}

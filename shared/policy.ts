@@ -25,7 +25,7 @@ const target = z
     tenant: TENANT,
     clientId: z.string().regex(GUID, 'must be a client id GUID'),
     scopes: z.array(SCOPE).min(1),
-    source: z.enum(['gcpMetadata', 'aws', 'spiffe', 'tokenFile']),
+    source: z.enum(['gcpMetadata', 'aws', 'spiffe', 'tokenFile', 'managedIdentity']),
     /** Kept fresh by the refresh timer for every scope, used or not (issue 10). */
     warm: z.boolean().optional(),
     /**

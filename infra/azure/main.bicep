@@ -20,7 +20,7 @@ param brokerPolicyFile string = '/home/site/wwwroot/policy.json'
 @description('BROKER_VAULT_TARGET: the policy target the broker signs in to Key Vault as (its clientId is the output vaultIdentityClientId). Empty: no Key Vault access, so no publish and no TOKEN_CACHE_KEY_SECRET_URL.')
 param brokerVaultTarget string = 'broker-vault'
 
-@description('Federated credentials on the vault identity, trusting the broker\'s own platform token: [{name, issuer, subject, audience?}] (audience: api://AzureADTokenExchange unless given; a Cognito pool id for the cognito source). At most 20.')
+@description('Federated credentials on the vault identity, trusting the broker\'s own platform token from outside Azure: [{name, issuer, subject, audience?}] (audience: api://AzureADTokenExchange unless given; a Cognito pool id for the cognito source). At most 20. Not the managedIdentity source: a managed identity cannot trust another identity\'s Entra token (AADSTS700222); app registrations trust the output brokerIdentityPrincipalId with issuer brokerCredentialIssuer (infra/README.md).')
 @maxLength(20)
 param brokerFederatedCredentials array = []
 
@@ -104,6 +104,16 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
 // Not the broker's Entra identity: the broker signs in to Entra only through its federated platform token.
 resource hostIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: 'id-${baseName}-host'
+  location: location
+  tags: tags
+}
+
+// The broker's own identity on Azure (the managedIdentity source, MANAGED_IDENTITY_CLIENT_ID): its Entra token for
+// api://AzureADTokenExchange is the assertion app registrations of this tenant trust (issuer
+// https://login.microsoftonline.com/<tenant>/v2.0, subject its principal id). No role assignment: it is only
+// ever a federated credential, and it stays apart from the host identity's storage and vault access.
+resource brokerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${baseName}-broker'
   location: location
   tags: tags
 }
@@ -285,6 +295,9 @@ var hostSettings = {
 var brokerCoreSettings = {
   BROKER_AUDIENCE: brokerAudience
   BROKER_POLICY_FILE: brokerPolicyFile
+  // Read only when a policy target says "source": "managedIdentity"; the platform sets IDENTITY_ENDPOINT and
+  // IDENTITY_HEADER itself.
+  MANAGED_IDENTITY_CLIENT_ID: brokerIdentity.properties.clientId
 }
 
 var brokerVaultSettings = useVault
@@ -321,7 +334,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   kind: 'functionapp,linux'
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: { '${hostIdentity.id}': {} }
+    userAssignedIdentities: { '${hostIdentity.id}': {}, '${brokerIdentity.id}': {} }
   }
   properties: {
     serverFarmId: plan.id
@@ -395,3 +408,12 @@ output cacheKeySecretName string = cacheKeySecretName
 
 @description('The host identity\'s principal id (storage, Key Vault references, telemetry).')
 output hostIdentityPrincipalId string = hostIdentity.properties.principalId
+
+@description('MANAGED_IDENTITY_CLIENT_ID: the client id of the broker\'s own identity (the managedIdentity source).')
+output brokerIdentityClientId string = brokerIdentity.properties.clientId
+
+@description('The subject of the federated credential an app registration of this tenant needs to trust the broker on Azure: the broker identity\'s principal id.')
+output brokerIdentityPrincipalId string = brokerIdentity.properties.principalId
+
+@description('The issuer of that credential (audience api://AzureADTokenExchange).')
+output brokerCredentialIssuer string = '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'

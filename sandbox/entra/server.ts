@@ -13,6 +13,11 @@ import { FaultInjector } from './faults.js';
 import { evaluateFicExpression } from './ficExpression.js';
 import type { FicExpressionEvaluator } from './ficMatch.js';
 import { graphRoutes } from './graphApi.js';
+import {
+  issueManagedIdentityToken,
+  type ManagedIdentityTokenRequest,
+  type ManagedIdentityTokenResult,
+} from './managedIdentityTokens.js';
 import type { ManagementAuthentication } from './managementAuth.js';
 import type { DirectorySeed } from './model.js';
 import { resolveTokenPolicy, type TokenPolicy, type TokenPolicyOptions } from './options.js';
@@ -47,6 +52,8 @@ export interface EntraStandIn {
   directory: Directory;
   admin: EntraStandInAdmin;
   policy: TokenPolicy;
+  /** A user-assigned identity's token as the platform obtains it, no credential (./managedIdentityTokens.ts). */
+  issueManagedIdentityToken(request: ManagedIdentityTokenRequest): Promise<ManagedIdentityTokenResult>;
 }
 
 /** Builds the stand-in (generates its RSA signing key, hence async). */
@@ -59,8 +66,10 @@ export async function createEntraStandIn(options: EntraStandInOptions = {}): Pro
     keys: await EntraKeySet.create(),
     resolver: new ExternalKeyResolver(policy),
   };
+  const issue = (request: ManagedIdentityTokenRequest) =>
+    issueManagedIdentityToken({ directory, keys: admin.keys, policy }, request);
   const app = new Hono();
-  app.route('/admin', adminRoutes(admin));
+  app.route('/admin', adminRoutes({ ...admin, issueManagedIdentityToken: issue }));
   app.route(
     '/',
     tokenRoutes({
@@ -81,7 +90,7 @@ export async function createEntraStandIn(options: EntraStandInOptions = {}): Pro
   } as const;
   app.route('/', graphRoutes(directory, management));
   app.route('/', armRoutes(directory, management));
-  return { app, directory, admin, policy };
+  return { app, directory, admin, policy, issueManagedIdentityToken: issue };
 }
 
 export interface StartEntraStandInOptions extends EntraStandInOptions {

@@ -1,6 +1,6 @@
 // Configuration: defaults, cross-checks, and errors that name the variable.
 import { describe, expect, it } from 'vitest';
-import { awsSourceSettings, ConfigError, loadConfig } from '../../shared/config.js';
+import { awsSourceSettings, ConfigError, loadConfig, managedIdentitySettings } from '../../shared/config.js';
 
 const minimal = {
   BROKER_AUDIENCE: 'https://broker.example.com',
@@ -168,5 +168,78 @@ describe('AWS settings', () => {
     expect(() => loadConfig({ ...minimal, AWS_WEB_IDENTITY_DURATION_SECONDS: '300' })).toThrow(
       'AWS_WEB_IDENTITY_DURATION_SECONDS must be at least 600',
     );
+  });
+});
+
+describe('managed identity settings', () => {
+  const platform = {
+    ...minimal,
+    IDENTITY_ENDPOINT: 'http://localhost:8081/msi/token',
+    IDENTITY_HEADER: 'platform-header-secret-value',
+    MANAGED_IDENTITY_CLIENT_ID: '7e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
+  };
+
+  it('takes the endpoint and header the platform set and the identity named', () => {
+    expect(managedIdentitySettings(loadConfig(platform))).toEqual({
+      endpoint: 'http://localhost:8081/msi/token',
+      header: 'platform-header-secret-value',
+      clientId: '7e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
+    });
+  });
+
+  it('names each missing variable and what sets it', () => {
+    let error: unknown;
+    try {
+      managedIdentitySettings(loadConfig(minimal));
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'IDENTITY_ENDPOINT is required: a policy target uses source "managedIdentity"; App Service and Azure Functions set it when a managed identity is assigned to the app',
+      'IDENTITY_HEADER is required: a policy target uses source "managedIdentity"; the platform sets it with IDENTITY_ENDPOINT',
+      'MANAGED_IDENTITY_CLIENT_ID is required: a policy target uses source "managedIdentity"; the client id of the user-assigned identity whose token Entra accepts (a system-assigned identity cannot be a federated credential)',
+    ]);
+  });
+
+  it.each([
+    'http://localhost:8081/msi/token',
+    'http://127.0.0.1:41741/MSI/token/',
+    'http://169.254.129.2:8081/msi/token',
+    'https://identity.example.com/msi/token',
+  ])('accepts the endpoint %s', (endpoint) => {
+    expect(managedIdentitySettings(loadConfig({ ...platform, IDENTITY_ENDPOINT: endpoint })).endpoint).toBe(
+      endpoint,
+    );
+  });
+
+  it.each([
+    ['http://169.254.169.254/metadata/identity/oauth2/token', 'must not be the cloud metadata address'],
+    ['https://169.254.169.254/msi/token', 'must not be the cloud metadata address'],
+    ['http://[::ffff:a9fe:a9fe]/msi/token', 'must not be the cloud metadata address'],
+    ['http://identity.example.com/msi/token', 'must be https unless it is on loopback or link-local'],
+    ['http://10.0.0.4:8081/msi/token', 'must be https unless it is on loopback or link-local'],
+    [
+      'http://localhost:8081/msi/token?api-version=2017-09-01',
+      'must carry no credentials, query or fragment',
+    ],
+    ['file:///etc/passwd', 'must be an http or https URL'],
+    ['not a url', 'must be a URL'],
+  ])('refuses the endpoint %s, and never shows the header', (endpoint, message) => {
+    const attempt = () => managedIdentitySettings(loadConfig({ ...platform, IDENTITY_ENDPOINT: endpoint }));
+
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(`IDENTITY_ENDPOINT ${message}`);
+    expect(attempt).not.toThrow('platform-header-secret-value');
+  });
+
+  it('refuses a client id that is not a GUID, and loads the platform values when no target uses the source', () => {
+    expect(() => loadConfig({ ...platform, MANAGED_IDENTITY_CLIENT_ID: 'uami-broker' })).toThrow(
+      'MANAGED_IDENTITY_CLIENT_ID must be the client id (a GUID) of a user-assigned managed identity',
+    );
+    expect(
+      loadConfig({ ...minimal, IDENTITY_ENDPOINT: 'http://10.0.0.4:8081/msi/token', IDENTITY_HEADER: 'x' }),
+    ).toMatchObject({ IDENTITY_ENDPOINT: 'http://10.0.0.4:8081/msi/token' });
   });
 });

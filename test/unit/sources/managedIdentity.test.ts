@@ -1,0 +1,261 @@
+// The managedIdentity token source against the App Service-style identity endpoint stand-in, whose tokens the
+// Entra stand-in signs: the identity's token for api://AzureADTokenExchange, reused while fresh and fetched
+// again near expiry; refusals and peer faults as SourceErrors naming no URL, header, body or token.
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEntraStandIn } from '../../../sandbox/entra/server.js';
+import type { RunningServer } from '../../../sandbox/lib/serve.js';
+import { serve } from '../../../sandbox/lib/serve.js';
+import {
+  createIdentityEndpoint,
+  type IdentityEndpoint,
+} from '../../../sandbox/managedIdentity/identityEndpoint.js';
+import {
+  createManagedIdentitySource,
+  type ManagedIdentitySourceOptions,
+} from '../../../shared/sources/managedIdentity.js';
+import { SourceError } from '../../../shared/sources/tokenSource.js';
+
+const TENANT = 'c0a7e8d2-5b1f-4e3a-9d6c-2f8b7a1e4c30';
+const IDENTITY = {
+  clientId: '7e1f0a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b',
+  principalId: '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e',
+  resourceId:
+    '/subscriptions/3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/host',
+};
+const START = Date.parse('2026-03-01T10:00:00Z');
+/** One clock for Entra and the broker, so tokens and the source's cache age together. */
+const clock = { t: START, now: () => clock.t };
+
+let endpoint: IdentityEndpoint;
+let server: RunningServer;
+let url: string;
+const issued: string[] = [];
+
+beforeAll(async () => {
+  const entra = await createEntraStandIn({
+    clock,
+    tokenLifetimeSeconds: 3600,
+    seed: {
+      tenants: [
+        {
+          id: TENANT,
+          managedIdentities: [
+            {
+              subscriptionId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f',
+              resourceGroup: 'rg',
+              name: 'host',
+              clientId: IDENTITY.clientId,
+              principalId: IDENTITY.principalId,
+            },
+          ],
+        },
+      ],
+    },
+  });
+  endpoint = createIdentityEndpoint({
+    identities: [IDENTITY],
+    issue: async ({ clientId, resource }) => {
+      const result = await entra.issueManagedIdentityToken({ tenant: TENANT, clientId, resource });
+      if (!result.ok) return undefined;
+      issued.push(result.token.accessToken);
+      return { accessToken: result.token.accessToken, expiresOn: result.token.expiresOn };
+    },
+  });
+  server = await serve(endpoint.app);
+  url = `${server.url}/msi/token`;
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  clock.t = START;
+  endpoint.faults.clear();
+});
+
+const options = (overrides: Partial<ManagedIdentitySourceOptions> = {}): ManagedIdentitySourceOptions => ({
+  endpoint: url,
+  header: endpoint.header,
+  clientId: IDENTITY.clientId,
+  resource: 'api://AzureADTokenExchange',
+  timeoutMs: 2000,
+  clock,
+  ...overrides,
+});
+
+/** Everything an error could put in a log: its message, reason, and every cause's message and text. */
+function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error; current !== undefined && current !== null; ) {
+    parts.push(String(current), JSON.stringify(current) ?? '');
+    if (current instanceof Error) parts.push(current.message, current.stack ?? '');
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join('\n');
+}
+
+const failure = async (source: ReturnType<typeof createManagedIdentitySource>) => {
+  const error = await source.getAssertion().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(SourceError);
+  return error as SourceError;
+};
+
+describe('managedIdentity source', () => {
+  it("returns the identity's Entra token for api://AzureADTokenExchange, and reuses it", async () => {
+    const before = endpoint.requests();
+    const source = createManagedIdentitySource(options());
+
+    const [first, second] = await Promise.all([source.getAssertion(), source.getAssertion()]);
+    const third = await source.getAssertion();
+
+    expect(endpoint.requests() - before).toBe(1);
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+    expect(first).toMatchObject({
+      issuer: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+      subject: IDENTITY.principalId,
+      expiresAtMs: START + 3600_000,
+    });
+    expect(decodeJwt(first.token)).toMatchObject({
+      aud: 'api://AzureADTokenExchange',
+      azp: IDENTITY.clientId,
+      oid: IDENTITY.principalId,
+      idtyp: 'app',
+    });
+  });
+
+  it('fetches again in the background from 5 minutes before expiry, and waits for a new one within the last minute', async () => {
+    const source = createManagedIdentitySource(options());
+    const first = await source.getAssertion();
+    const before = endpoint.requests();
+
+    clock.t = START + 3600_000 - 4 * 60_000;
+    const during = await source.getAssertion();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refreshed = await source.getAssertion();
+    clock.t = refreshed.expiresAtMs - 30_000;
+    const renewed = await source.getAssertion();
+
+    expect(during).toEqual(first);
+    expect(refreshed.token).not.toBe(first.token);
+    expect(refreshed.expiresAtMs).toBe(START + 3600_000 - 4 * 60_000 + 3600_000);
+    expect(renewed.expiresAtMs).toBe(refreshed.expiresAtMs - 30_000 + 3600_000);
+    expect(endpoint.requests() - before).toBe(2);
+  });
+
+  it('refuses a wrong IDENTITY_HEADER as the endpoint answers it, naming the setting and not the value', async () => {
+    const header = 'not-the-platform-header-0123456789';
+    const error = await failure(createManagedIdentitySource(options({ header })));
+
+    expect(error.reason).toBe(
+      "the managed identity endpoint answered HTTP 401: is IDENTITY_HEADER the platform's own value?",
+    );
+    expect(error.message).toBe(`token source managedIdentity: ${error.reason}`);
+    expect(errorText(error)).not.toContain(header);
+  });
+
+  it('names the identity setting when the endpoint does not know the client id', async () => {
+    const error = await failure(
+      createManagedIdentitySource(options({ clientId: '00000000-0000-4000-8000-000000000000' })),
+    );
+
+    expect(error.reason).toBe(
+      'the managed identity endpoint answered HTTP 400: is MANAGED_IDENTITY_CLIENT_ID the client id of a user-assigned identity attached to this app?',
+    );
+  });
+
+  it('reports an endpoint that is down as unreachable (retryable), without its URL', async () => {
+    const error = await failure(
+      createManagedIdentitySource(options({ endpoint: 'http://127.0.0.1:1/msi/token' })),
+    );
+
+    expect(error.reason).toBe(
+      'the managed identity endpoint is unreachable (is a managed identity assigned to the app?)',
+    );
+    expect(error.message).not.toContain('127.0.0.1:1/msi');
+  });
+
+  it('gives up after its timeout', async () => {
+    endpoint.faults.add({ delayMs: 1000, count: 1 });
+
+    const error = await failure(createManagedIdentitySource(options({ timeoutMs: 200 })));
+
+    expect(error.reason).toBe('the managed identity endpoint did not answer within 200 ms');
+  });
+
+  it.each([
+    [500, 'the managed identity endpoint answered HTTP 500'],
+    [503, 'the managed identity endpoint answered HTTP 503'],
+    [429, 'the managed identity endpoint answered HTTP 429'],
+    [403, "the managed identity endpoint answered HTTP 403: is IDENTITY_HEADER the platform's own value?"],
+    [302, 'the managed identity endpoint answered with a redirect, which the broker does not follow'],
+  ])('turns HTTP %i into a SourceError that shows no body', async (status, reason) => {
+    const body = `{"error":"boom","access_token":"${issued[0] ?? 'x'}","detail":"upstream-body-canary"}`;
+    endpoint.faults.add({ status, body, count: 1 });
+
+    const error = await failure(createManagedIdentitySource(options()));
+
+    expect(error.reason).toBe(reason);
+    expect(errorText(error)).not.toContain('upstream-body-canary');
+  });
+
+  it.each([
+    [
+      'text that is not JSON',
+      'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjYW5hcnkifQ.c2ln and more',
+      'the managed identity endpoint answered without a token in JSON',
+    ],
+    [
+      'JSON without access_token',
+      '{"token":"opaque-canary-value-0123456789"}',
+      'the managed identity endpoint answered without a token in JSON',
+    ],
+    [
+      'a token that is not a JWT',
+      '{"access_token":"opaque-canary-value-0123456789","expires_on":"1"}',
+      'the platform returned something that is not a JWT',
+    ],
+  ])('refuses a 200 with %s, and quotes none of it', async (_, body, reason) => {
+    endpoint.faults.add({ status: 200, body, count: 1 });
+
+    const error = await failure(createManagedIdentitySource(options()));
+
+    expect(error.reason).toBe(reason);
+    const text = errorText(error);
+    expect(text).not.toContain('canary');
+    expect(text).not.toContain('eyJzdWIi');
+  });
+
+  it('never puts the header or a token it obtained in an error', async () => {
+    const source = createManagedIdentitySource(options());
+    const { token } = await source.getAssertion();
+    endpoint.faults.add({
+      status: 200,
+      body: `{"access_token":"${token.split('.').slice(0, 2).join('.')}"}`,
+      count: 1,
+    });
+
+    const error = await failure(createManagedIdentitySource(options()));
+
+    const text = errorText(error);
+    expect(text).not.toContain(endpoint.header);
+    expect(text).not.toContain(token.split('.')[1] as string);
+  });
+
+  it('refuses to be built for the cloud metadata address or plain http off the host, and sends nothing', () => {
+    const sent: unknown[] = [];
+    const spy = (async (...args: unknown[]) => {
+      sent.push(args);
+      throw new Error('not reached');
+    }) as typeof fetch;
+
+    for (const bad of [
+      'http://169.254.169.254/metadata/identity/oauth2/token',
+      'https://169.254.169.254/msi/token',
+      'http://[::ffff:169.254.169.254]/msi/token',
+      'http://identity.example.com/msi/token',
+    ])
+      expect(() => createManagedIdentitySource(options({ endpoint: bad, fetch: spy }))).toThrow(
+        /^IDENTITY_ENDPOINT must/,
+      );
+    expect(sent).toEqual([]);
+  });
+});
