@@ -1,4 +1,5 @@
 // What every caller verifier yields and the interface the token function dispatches through.
+import type { checkJwtShape } from './jwtShape.js';
 
 /** A Google service account (or user), proven by a Google-signed ID token. */
 export interface GooglePrincipal {
@@ -137,6 +138,9 @@ export interface SignedRequestVerifier {
   verify(token: string): Promise<VerifiedCaller>;
 }
 
+/** A JWT that passed checkJwtShape: its decoded, still unverified, header and payload. */
+export type CheckedJwt = ReturnType<typeof checkJwtShape>;
+
 /** Verifies one kind of caller credential; selected by the token's issuer from static configuration. */
 export interface CallerVerifier {
   /** Issuers (exact `iss` values) this verifier handles. */
@@ -146,7 +150,8 @@ export interface CallerVerifier {
   /**
    * Verifies the token completely (shape, signature, issuer, audience, times, claims).
    * Throws a BrokerError: `invalid_grant` (401) when the token fails, `temporarily_unavailable`
-   * when the issuer's keys cannot be read.
+   * when the issuer's keys cannot be read. `checked` is the token's shape as checkJwtShape returned it,
+   * when the dispatcher has checked it already (it must, to read `iss`): not checked twice.
    */
-  verify(token: string): Promise<VerifiedCaller>;
+  verify(token: string, checked?: CheckedJwt): Promise<VerifiedCaller>;
 }

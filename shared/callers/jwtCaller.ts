@@ -5,7 +5,7 @@
 import { errors, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
 import { BrokerError } from '../errors.js';
-import type { CallerPrincipal, CallerVerifier } from './callerVerifier.js';
+import type { CallerPrincipal, CallerVerifier, CheckedJwt } from './callerVerifier.js';
 import { JwksUnavailableError } from './jwksResolver.js';
 import { checkSubjectTokenShape } from './jwtShape.js';
 import type { CachedCaller, SigningKeyProof } from './verifiedTokenCache.js';
@@ -64,10 +64,14 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
   return {
     issuers: options.issuers,
     ...(options.issuerless ? { issuerless: options.issuerless } : {}),
-    async verify(token: string): Promise<CachedCaller> {
-      const { header, payload: unverified } = checkSubjectTokenShape(token, {
-        maxBytes: options.maxTokenBytes,
-      });
+    async verify(token: string, checked?: CheckedJwt): Promise<CachedCaller> {
+      // This verifier's own size limit holds even when the dispatcher checked the shape against its own.
+      if (checked && token.length > options.maxTokenBytes)
+        throw refuseCaller(
+          `The subject token was refused: the subject token is larger than ${options.maxTokenBytes} bytes.`,
+        );
+      const { header, payload: unverified } =
+        checked ?? checkSubjectTokenShape(token, { maxBytes: options.maxTokenBytes });
       // Every issuer the broker trusts names its signing key; without a `kid`, jose would try whichever
       // key fits, so the outcome would hang on how many keys the issuer publishes (perf §2.5 #13–14).
       if (typeof header.kid !== 'string' || header.kid === '')

@@ -111,26 +111,34 @@ function parseObject(segment: string, part: 'header' | 'payload'): Record<string
  * library reports duplicates.
  */
 export function findDuplicateName(json: string): string | undefined {
+  // Character codes rather than one-character strings, and a name without escapes sliced rather than
+  // parsed: this runs on every caller token not yet in the verified-token cache (bench/README.md).
   const stack: Array<Set<string> | null> = [];
   let expectName = false;
   for (let i = 0; i < json.length; i++) {
-    const char = json[i];
-    if (char === '{') {
+    const code = json.charCodeAt(i);
+    if (code === 0x7b /* { */) {
       stack.push(new Set());
       expectName = true;
-    } else if (char === '[') {
+    } else if (code === 0x5b /* [ */) {
       stack.push(null);
-    } else if (char === '}' || char === ']') {
+    } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
       stack.pop();
       expectName = false;
-    } else if (char === ',') {
-      expectName = stack.at(-1) instanceof Set;
-    } else if (char === '"') {
+    } else if (code === 0x2c /* , */) {
+      expectName = stack[stack.length - 1] instanceof Set;
+    } else if (code === 0x22 /* " */) {
       let end = i + 1;
-      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      let escaped = false;
+      for (let c = json.charCodeAt(end); c !== 0x22; c = json.charCodeAt(end)) {
+        if (c === 0x5c /* \ */) {
+          escaped = true;
+          end += 2;
+        } else end += 1;
+      }
       if (expectName) {
-        const name = JSON.parse(json.slice(i, end + 1)) as string;
-        const names = stack.at(-1);
+        const name = escaped ? (JSON.parse(json.slice(i, end + 1)) as string) : json.slice(i + 1, end);
+        const names = stack[stack.length - 1];
         if (names?.has(name)) return name;
         names?.add(name);
         expectName = false;
@@ -141,18 +149,26 @@ export function findDuplicateName(json: string): string | undefined {
   return undefined;
 }
 
+const CONTROLLED = 'contains a control character or line separator';
+
 /** Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into objects). */
-function findUnsafeMember(value: unknown, path = ''): { path: string; why: string } | undefined {
-  const controlled = 'contains a control character or line separator';
+function findUnsafeMember(value: unknown): { path: string; why: string } | undefined {
   if (typeof value === 'string')
-    return CONTROL_CHARACTERS.test(value) ? { path, why: controlled } : undefined;
+    return CONTROL_CHARACTERS.test(value) ? { path: '', why: CONTROLLED } : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (CONTROL_CHARACTERS.test(key)) return { path: printable(childPath), why: controlled };
-    if (key === '__proto__') return { path: printable(childPath), why: 'uses a reserved name' };
-    const found = findUnsafeMember(child, childPath);
-    if (found !== undefined) return found;
+  const isArray = Array.isArray(value);
+  for (const key of Object.keys(value)) {
+    // The path is built only for the member that is refused, on the way out.
+    const here = (below: string) => {
+      const own = isArray ? `[${key}]` : key;
+      return below === '' ? own : below.startsWith('[') ? `${own}${below}` : `${own}.${below}`;
+    };
+    if (CONTROL_CHARACTERS.test(key)) return { path: printable(here('')), why: CONTROLLED };
+    if (key === '__proto__') return { path: printable(here('')), why: 'uses a reserved name' };
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child !== 'object' && typeof child !== 'string') continue;
+    const found = findUnsafeMember(child);
+    if (found !== undefined) return { path: printable(here(found.path)), why: found.why };
   }
   return undefined;
 }

@@ -202,7 +202,8 @@ async function verifyCaller(
   // The same JWT again, still valid and its key still the issuer's: no second signature check.
   const known = await deps.verifiedTokens?.lookup(tokenSha256);
   if (known) return known;
-  const { payload } = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes });
+  const checked = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes });
+  const { payload } = checked;
   const issuer = payload.iss;
   const verifier = deps.verifiers.find((candidate) =>
     typeof issuer === 'string'
@@ -219,7 +220,7 @@ async function verifyCaller(
       },
     );
   }
-  const verified = await verifier.verify(token);
+  const verified = await verifier.verify(token, checked);
   deps.verifiedTokens?.remember(tokenSha256, verified);
   return verified;
 }

@@ -4,6 +4,7 @@ import { createLocalJWKSet, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createGoogleVerifier, type GoogleVerifierOptions } from '../../../shared/callers/google.js';
 import { JwksUnavailableError } from '../../../shared/callers/jwksResolver.js';
+import { checkJwtShape } from '../../../shared/callers/jwtShape.js';
 import type { CachedCaller } from '../../../shared/callers/verifiedTokenCache.js';
 import { toWireError } from '../../../shared/errors.js';
 import { createTestSigner, rawJwt, type TestSigner } from '../../helpers/signer.js';
@@ -243,6 +244,31 @@ describe('google caller verifier', () => {
       'The subject token was refused: the subject token is larger than 8192 bytes.',
     );
     expect(resolved).toBe(0);
+  });
+
+  it('keeps its own size cap when the dispatcher hands it a token already shape-checked against a larger one', async () => {
+    const token = await signer.sign(claims({ pad: 'x'.repeat(10_000) }));
+    const checked = checkJwtShape(token, { maxBytes: 65_536 });
+    const error = await createGoogleVerifier(options)
+      .verify(token, checked)
+      .then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+
+    expect(toWireError(error).body.error_description).toBe(
+      'The subject token was refused: the subject token is larger than 8192 bytes.',
+    );
+  });
+
+  it('verifies a token the dispatcher has shape-checked, from that check', async () => {
+    const token = await signer.sign(claims());
+    const caller = await createGoogleVerifier(options).verify(
+      token,
+      checkJwtShape(token, { maxBytes: 8192 }),
+    );
+
+    expect(caller.principal).toMatchObject({ kind: 'google', subject: '112233445566778899001' });
   });
 
   it('answers 503 temporarily_unavailable when the keys cannot be fetched', async () => {

@@ -1,8 +1,9 @@
 // The token-exchange form parser: contract parameters only, each once, within the parameter limit,
 // every field's syntax checked before the subject token is verified (issue 7).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../shared/errors.js';
-import { parseTokenRequest, TOKEN_REQUEST_LIMITS } from '../../../shared/exchange/tokenRequest.js';
+import { formPairs, parseTokenRequest, TOKEN_REQUEST_LIMITS } from '../../../shared/exchange/tokenRequest.js';
 
 const BASE = {
   grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
@@ -98,5 +99,63 @@ describe('parseTokenRequest', () => {
     ],
   ])('refuses %s with the contract error', (_name, params, error, description) => {
     expect(refusalOf(body(params))).toEqual({ error, description });
+  });
+});
+
+// formPairs is a fast path for URLSearchParams: it must agree with it on any body whatsoever.
+describe('formPairs', () => {
+  const formText = fc.string({
+    unit: fc.constantFrom(
+      'a',
+      'Z',
+      '0',
+      '-',
+      '_',
+      '.',
+      '~',
+      '&',
+      '=',
+      '+',
+      '%',
+      '2',
+      'F',
+      'e',
+      '9',
+      ' ',
+      'é',
+      '\u2028',
+      '\uD800',
+      '😀',
+      '%C3',
+      '%A9',
+      '%ZZ',
+      '%E2%80',
+      '%ED%A0%80',
+      '%FF',
+      '%25',
+      '%2B',
+      '%26',
+      '%3D',
+    ),
+    maxLength: 60,
+  });
+
+  it('yields exactly the pairs URLSearchParams yields, for any body', () => {
+    fc.assert(
+      fc.property(formText, (body) => {
+        expect(formPairs(body)).toEqual([...new URLSearchParams(body)]);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('decodes a real token-exchange body as URLSearchParams does', () => {
+    const body = new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
+      scope: 'https://graph.microsoft.com/.default offline_access',
+    }).toString();
+    expect(formPairs(body)).toEqual([...new URLSearchParams(body)]);
+    expect(formPairs(`${body}&&=&x`)).toEqual([...new URLSearchParams(`${body}&&=&x`)]);
   });
 });
