@@ -3,6 +3,7 @@
 // (bench/servers.ts), each with and without the verified-token cache, against a baseline measured in the
 // same run: node:http doing one jose verification per request. Plus a concurrency sweep for the chart.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -22,11 +23,29 @@ export interface LoadResult {
   p50: number;
   p90: number;
   p99: number;
+  /** CPU time (user + system) the measured server's process spent per request, in µs; absent when unknown. */
+  serverCpuUs?: number;
 }
 
 interface Server {
   url: string;
+  pid: number | undefined;
   stop(): Promise<void>;
+}
+
+/**
+ * CPU time a process has used so far, in ms, from /proc/<pid>/stat (utime + stime, in clock ticks of
+ * 10 ms: Linux's USER_HZ of 100). Undefined where there is no /proc.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts bench/servers.ts as its own process. */
@@ -52,6 +71,7 @@ async function startServer(
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -68,8 +88,10 @@ export async function loadBodies(
   bodies: readonly string[],
   connections: number,
   durationMs: number,
+  serverPid?: number,
 ): Promise<LoadResult> {
   let next = 0;
+  const cpuBefore = processCpuMs(serverPid);
   const result = await autocannon({
     url,
     connections,
@@ -83,9 +105,15 @@ export async function loadBodies(
       },
     ],
   });
+  const cpuAfter = processCpuMs(serverPid);
+  const serverCpuUs =
+    cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+      ? Math.round(((cpuAfter - cpuBefore) * 1000) / result.requests.total)
+      : undefined;
   return {
     name,
     connections,
+    ...(serverCpuUs !== undefined ? { serverCpuUs } : {}),
     requests: result.requests.total,
     errors: result.errors + result.timeouts + result.non2xx,
     rps: result.requests.average,
@@ -186,8 +214,16 @@ export async function hotPathBench(
     servers.push(baseline);
     const nodeHealth = await startServer('health', launched.stateDir);
     servers.push(nodeHealth);
+    // Broker instances on the local host, each a process of its own (the sandbox's broker shares its
+    // process with the stand-ins), so their CPU per request is theirs alone.
     const hostUncached = await launchInstance(launched, { VERIFIED_TOKEN_CACHE_MAX_ENTRIES: '0' });
     started.push(hostUncached);
+    const hostCached = await launchInstance(launched, {});
+    started.push(hostCached);
+    const host = {
+      uncached: { url: hostUncached.url, pid: hostUncached.child.pid },
+      cached: { url: hostCached.url, pid: hostCached.child.pid },
+    };
 
     const token = (url: string) => `${url}/api/token`;
     const { durationMs, connections } = options;
@@ -196,56 +232,96 @@ export async function hotPathBench(
       await loadBodies('warm-up', token(url), googleBodies, connections, 1000);
       await loadBodies('warm-up', token(url), spiffeBodies, connections, 1000);
     };
-    for (const url of [e.broker.url, bareCached.url, bareUncached.url, hostUncached.url, baseline.url])
+    for (const url of [host.cached.url, bareCached.url, bareUncached.url, host.uncached.url, baseline.url])
       await warm(url);
 
     const rows: LoadResult[] = [];
-    const run = async (name: string, url: string, bodies: readonly string[]) => {
-      const result = await loadBodies(name, url, bodies, connections, durationMs);
+    const run = async (name: string, url: string, bodies: readonly string[], pid: number | undefined) => {
+      const result = await loadBodies(name, url, bodies, connections, durationMs, pid);
       rows.push(result);
       return result;
     };
-    const baseRs = await run('baseline: node:http + one jose verify, RS256', baseline.url, googleBodies);
-    const baseEs = await run('baseline: node:http + one jose verify, ES256', baseline.url, spiffeBodies);
+    const baseRs = await run(
+      'baseline: node:http + one jose verify, RS256',
+      baseline.url,
+      googleBodies,
+      baseline.pid,
+    );
+    const baseEs = await run(
+      'baseline: node:http + one jose verify, ES256',
+      baseline.url,
+      spiffeBodies,
+      baseline.pid,
+    );
     const bareRs = await run(
       'bare handler, RS256, no verified-token cache',
       token(bareUncached.url),
       googleBodies,
+      bareUncached.pid,
     );
     const bareEs = await run(
       'bare handler, ES256, no verified-token cache',
       token(bareUncached.url),
       spiffeBodies,
+      bareUncached.pid,
     );
     const bareRsC = await run(
       'bare handler, RS256, verified-token cache',
       token(bareCached.url),
       googleBodies,
+      bareCached.pid,
     );
     const bareEsC = await run(
       'bare handler, ES256, verified-token cache',
       token(bareCached.url),
       spiffeBodies,
+      bareCached.pid,
     );
     const hostRs = await run(
       'local host, RS256, no verified-token cache',
-      token(hostUncached.url),
+      token(host.uncached.url),
       googleBodies,
+      host.uncached.pid,
     );
-    const hostRsC = await run('local host, RS256, verified-token cache', token(e.broker.url), googleBodies);
-    const hostEsC = await run('local host, ES256, verified-token cache', token(e.broker.url), spiffeBodies);
-    const hostHealth = await run('local host, GET /api/health', `${e.broker.url}/api/health`, []);
-    const bareHealth = await run('node:http, health body', nodeHealth.url, []);
+    const hostRsC = await run(
+      'local host, RS256, verified-token cache',
+      token(host.cached.url),
+      googleBodies,
+      host.cached.pid,
+    );
+    const hostEsC = await run(
+      'local host, ES256, verified-token cache',
+      token(host.cached.url),
+      spiffeBodies,
+      host.cached.pid,
+    );
+    const hostHealth = await run(
+      'local host, GET /api/health',
+      `${host.cached.url}/api/health`,
+      [],
+      host.cached.pid,
+    );
+    const bareHealth = await run('node:http, health body', nodeHealth.url, [], nodeHealth.pid);
     // A second baseline run at the end: how much the machine drifted during the run.
-    const baseRsEnd = await run('baseline again (drift check), RS256', baseline.url, googleBodies);
+    const baseRsEnd = await run(
+      'baseline again (drift check), RS256',
+      baseline.url,
+      googleBodies,
+      baseline.pid,
+    );
 
     const sweep: LoadResult[] = [];
     for (const c of options.sweep) {
       sweep.push(await loadBodies('baseline', baseline.url, googleBodies, c, durationMs));
       sweep.push(await loadBodies('bare handler, cache', token(bareCached.url), googleBodies, c, durationMs));
-      sweep.push(await loadBodies('local host, cache', token(e.broker.url), googleBodies, c, durationMs));
+      sweep.push(await loadBodies('local host, cache', token(host.cached.url), googleBodies, c, durationMs));
     }
     const ratio = (a: LoadResult, b: LoadResult) => Math.round((a.rps / b.rps) * 100) / 100;
+    // Capacity: the baseline's CPU per request over the server's, so 2.0 means the server needs half the
+    // baseline's CPU for a request. Unlike req/s it does not depend on the load generator, which shares
+    // the two cores and caps every row's req/s (README, Performance).
+    const cpuRatio = (a: LoadResult, b: LoadResult) =>
+      a.serverCpuUs && b.serverCpuUs ? Math.round((b.serverCpuUs / a.serverCpuUs) * 100) / 100 : Number.NaN;
     return {
       rows,
       sweep,
@@ -259,6 +335,28 @@ export async function hotPathBench(
         'local host / baseline, RS256, no cache': ratio(hostRs, baseRs),
         'local host health / node:http health (host overhead)': ratio(hostHealth, bareHealth),
         'baseline at end / at start (drift)': ratio(baseRsEnd, baseRs),
+        'CPU per request, baseline / bare handler, RS256, no cache (target ≥ 0.8)': cpuRatio(bareRs, baseRs),
+        'CPU per request, baseline / bare handler, ES256, no cache (target ≥ 0.8)': cpuRatio(bareEs, baseEs),
+        'CPU per request, baseline / bare handler, RS256, verified-token cache (target ≥ 2.0)': cpuRatio(
+          bareRsC,
+          baseRs,
+        ),
+        'CPU per request, baseline / bare handler, ES256, verified-token cache (target ≥ 2.0)': cpuRatio(
+          bareEsC,
+          baseEs,
+        ),
+        'CPU per request, baseline / local host, RS256, verified-token cache (target ≥ 0.6)': cpuRatio(
+          hostRsC,
+          baseRs,
+        ),
+        'CPU per request, baseline / local host, ES256, verified-token cache (target ≥ 0.6)': cpuRatio(
+          hostEsC,
+          baseEs,
+        ),
+        'CPU per request, node:http health / local host health (host overhead)': cpuRatio(
+          hostHealth,
+          bareHealth,
+        ),
       },
     };
   } finally {

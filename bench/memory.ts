@@ -2,6 +2,7 @@
 // a fresh process: 10,000 Entra tokens in the token cache, and 100,000 callers in the verified-token cache,
 // each verified by the real JWT verifier (ES256, distinct tokens). Prints one JSON line.
 import { randomBytes } from 'node:crypto';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { sha256 } from '../shared/audit.js';
 import { createJwtCallerVerifier } from '../shared/callers/jwtCaller.js';
@@ -92,6 +93,10 @@ async function main(): Promise<void> {
       baselineRssMiB: mb(before.rss),
       heapTotalMiB: mb(after.heapTotal),
       externalMiB: mb(after.external),
+      // Where V8's committed heap is, by space (new, old, code, large objects...).
+      heapSpacesCommittedMiB: Object.fromEntries(
+        getHeapSpaceStatistics().map((space) => [space.space_name, mb(space.physical_space_size)]),
+      ),
     })}\n`,
   );
 }

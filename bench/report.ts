@@ -16,11 +16,11 @@ export interface BenchReport {
 
 const table = (rows: LoadResult[]) =>
   [
-    '| Run | Connections | req/s | p50 ms | p90 ms | p99 ms | Requests | Errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| Run | Connections | req/s | p50 ms | p90 ms | p99 ms | Requests | Errors | Server CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.requests} | ${r.errors} |`,
+        `| ${r.name} | ${r.connections} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p90.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.requests} | ${r.errors} | ${r.serverCpuUs ?? ''} |`,
     ),
   ].join('\n');
 

@@ -56,6 +56,21 @@ export const refuseCaller = (description: string, cause?: unknown): BrokerError 
 
 const normaliseTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, '');
 
+// One `{alg, kid}` object per signing key the broker has verified with. Only verified tokens reach it,
+// and their `kid` resolved to a key of a configured issuer, so it is as bounded as those key sets are;
+// it is emptied, should key rotation ever take it past a few thousand.
+type KeyHeader = Pick<JWTHeaderParameters, 'alg' | 'kid'>;
+const headers = new Map<string, KeyHeader>();
+function internHeader(alg: KeyHeader['alg'], kid: KeyHeader['kid']): KeyHeader {
+  const name = `${alg}\u0000${kid}`;
+  const known = headers.get(name);
+  if (known !== undefined) return known;
+  if (headers.size >= 4096) headers.clear();
+  const header: KeyHeader = Object.freeze({ alg, kid });
+  headers.set(name, header);
+  return header;
+}
+
 /** Builds a verifier from a profile. */
 export function createJwtCallerVerifier<P extends CallerPrincipal>(
   options: JwtCallerOptions<P>,
@@ -125,10 +140,12 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
       // What the verified-token cache needs to tell later whether this key is still the issuer's: the key
       // set is chosen again then (a SPIFFE bundle update replaces the set, not just its keys). Key sets
       // choose by the header alone, so the payload and signature are not kept (100,000 entries).
+      // The verified payload's strings are the principal's too (the unverified ones are a second copy), and
+      // headers are shared: one object per key, not per token.
       const signingKey: SigningKeyProof = {
         keysFor: options.keysFor,
-        chooser: { iss: unverified.iss, sub: unverified.sub },
-        header: { alg: protectedHeader.alg, kid: protectedHeader.kid },
+        chooser: { iss: payload.iss, sub: payload.sub },
+        header: internHeader(protectedHeader.alg, protectedHeader.kid),
         key,
       };
       return { principal, expiresAt: exp, signingKey };

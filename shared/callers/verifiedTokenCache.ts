@@ -30,14 +30,12 @@ const NO_BODY: FlattenedJWSInput = { payload: '', signature: '' };
 
 export type CachedCaller = VerifiedCaller & { signingKey?: SigningKeyProof };
 
-interface Entry {
-  caller: VerifiedCaller;
-  expiresAtMs: number;
-  proof: SigningKeyProof;
-}
+type KeyedCaller = CachedCaller & { signingKey: SigningKeyProof };
+const hasSigningKey = (verified: CachedCaller): verified is KeyedCaller => verified.signingKey !== undefined;
 
 export class VerifiedTokenCache {
-  readonly #entries = new Map<string, Entry>();
+  // The verifier's own result is the entry (no copy): its `expiresAt` and `signingKey` are all the checks need.
+  readonly #entries = new Map<string, KeyedCaller>();
 
   constructor(
     private readonly clock: Clock,
@@ -55,35 +53,33 @@ export class VerifiedTokenCache {
   async lookup(tokenSha256: string): Promise<VerifiedCaller | undefined> {
     const entry = this.#entries.get(tokenSha256);
     if (!entry) return undefined;
-    if (this.clock.now() >= entry.expiresAtMs) {
+    if (this.clock.now() >= entry.expiresAt * 1000) {
       this.#entries.delete(tokenSha256);
       return undefined;
     }
     let key: unknown;
     try {
-      const { keysFor, chooser, header } = entry.proof;
+      const { keysFor, chooser, header } = entry.signingKey;
       key = await keysFor(chooser)?.(header as JWTHeaderParameters, NO_BODY);
     } catch {
       key = undefined;
     }
-    if (key !== entry.proof.key) {
+    if (key !== entry.signingKey.key) {
       this.#entries.delete(tokenSha256);
       return undefined;
     }
     // Most recently used last.
     this.#entries.delete(tokenSha256);
     this.#entries.set(tokenSha256, entry);
-    return entry.caller;
+    return entry;
   }
 
   /** Keeps a verified caller whose verifier said which key verified it; others are not kept. */
   remember(tokenSha256: string, verified: CachedCaller): void {
-    const { signingKey, ...caller } = verified;
-    if (!signingKey) return;
-    const expiresAtMs = verified.expiresAt * 1000;
-    if (expiresAtMs <= this.clock.now()) return;
+    if (!hasSigningKey(verified)) return;
+    if (verified.expiresAt * 1000 <= this.clock.now()) return;
     this.#entries.delete(tokenSha256);
-    this.#entries.set(tokenSha256, { caller, expiresAtMs, proof: signingKey });
+    this.#entries.set(tokenSha256, verified);
     while (this.#entries.size > this.maxEntries) {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);

@@ -215,6 +215,7 @@ const HOST_SETTINGS = [
   'AzureWebJobsStorage__clientId',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+  'languageWorkers__node__arguments',
 ];
 
 describe('infra/azure/main.bicep', () => {
@@ -254,6 +255,14 @@ describe('infra/azure/main.bicep', () => {
     const names = bicepSettingNames(params, /^param brokerSettings = /gm);
     expect(names.length).toBeGreaterThan(0);
     expect(names.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it('passes the Node options of infra/node-arguments.json, which the memory benchmark measures, to the worker', () => {
+    const options = JSON.parse(readFileSync(join(ROOT, 'infra', 'node-arguments.json'), 'utf8')) as unknown;
+    expect(options).toEqual(['--max-semi-space-size=16']);
+    expect(bicep).toMatch(
+      /languageWorkers__node__arguments: join\(loadJsonContent\('\.\.\/node-arguments\.json'\), ' '\)/,
+    );
   });
 
   it('runs Node 24 on Flex Consumption, https only, TLS 1.2, without shared key on the host storage', () => {
