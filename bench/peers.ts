@@ -1,7 +1,8 @@
 // Issue 11's peer comparison: what workloads do without the broker. 100 workloads each run
 // @azure/identity's ClientAssertionCredential (MSAL, its own token cache per credential) against the Entra
 // stand-in with 200 ms added to every token request, presenting their own platform token; the same 100
-// workloads then ask the broker instead, each pausing 100 ms between its requests. Per side: calls that
+// workloads then ask the broker instead, each pausing about 100 ms between its requests (50–150 ms, and a
+// random start, so the workloads are not in step). Per side: calls that
 // reached Entra per 1,000 requests, p50, p99.
 import { performance } from 'node:perf_hooks';
 import { ClientAssertionCredential } from '@azure/identity';
@@ -45,13 +46,18 @@ export async function peersBench(
   try {
     const assertion = await platformToken('api://AzureADTokenExchange');
     const scope = 'https://graph.microsoft.com/.default';
+    // Workloads are not in step: each starts at a random moment within one think time and thinks for
+    // 50–150% of it. In lockstep, every round would be a burst of 100 requests at the same instant, and the
+    // figures would measure the burst rather than a request.
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     const timedEach = async (request: () => Promise<void>) => {
       const times: number[] = [];
+      await pause(Math.random() * THINK_MS);
       for (let i = 0; i < REQUESTS_EACH; i++) {
         const started = performance.now();
         await request();
         times.push(performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, THINK_MS));
+        await pause(THINK_MS * (0.5 + Math.random()));
       }
       return times;
     };
