@@ -327,7 +327,8 @@ async function main(): Promise<void> {
           peers.broker.entraCallsPer1000,
         'peers: p50 / p99 ms, ClientAssertionCredential': `${peers.peer.p50} / ${peers.peer.p99}`,
         'peers: p50 / p99 ms, broker (target: p50 < 5 ms)': `${peers.broker.p50} / ${peers.broker.p99}`,
-        [`memory: rssMiB with ${BROKER_NODE_ARGUMENTS.join(' ')}, as deployed (target < 200)`]: memory.rssMiB ?? Number.NaN,
+        [`memory: rssMiB with ${BROKER_NODE_ARGUMENTS.join(' ')}, as deployed (target < 200)`]:
+          memory.rssMiB ?? Number.NaN,
         'memory: rssMiB with Node defaults': memoryDefaults.rssMiB ?? Number.NaN,
         ...Object.fromEntries(
           Object.entries(memory)
