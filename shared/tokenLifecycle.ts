@@ -85,7 +85,7 @@ export async function createSharedTier(
     // createVaultAccess made sure the vault identity is configured when a key secret is.
     const { loadKeyringFromVault } = await import('./sinks/keyVault.js');
     const [access, url] = [vault as VaultAccess, secretUrl as string];
-    keys = { loadKeys: (runLog) => loadKeyringFromVault(access, url, runLog) };
+    keys = { loadKeys: (runLog) => loadKeyringFromVault(access, url, runLog, clock) };
   }
   const tier = new Tier({
     store: createBlobStore({

@@ -124,12 +124,13 @@ export async function loadKeyringFromVault(
   access: VaultAccess,
   secretUrl: string,
   log: LogTarget,
+  clock: Clock,
 ): Promise<Keyring> {
   const url = new URL(secretUrl);
   const name = url.pathname.split('/')[2] as string;
   const client = access.client(url.origin, log);
   try {
-    const now = Date.now();
+    const now = clock.now();
     const versions: Array<{ version: string; created: number }> = [];
     for await (const properties of client.listPropertiesOfSecretVersions(name, access.deadline())) {
       if (properties.enabled === false || !properties.version) continue;
