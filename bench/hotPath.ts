@@ -29,9 +29,7 @@ export interface LoadResult {
   serverCpuUs?: number;
 }
 
-interface Server {
-  url: string;
-  pid: number | undefined;
+interface Server extends Measured {
   stop(): Promise<void>;
 }
 
@@ -48,6 +46,38 @@ function processCpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A server under load: where to send requests, and its process (for CPU per request). */
+interface Measured {
+  url: string;
+  pid: number | undefined;
+}
+
+/** One comparison: subject, its row, the reference, its row, what is compared, and whether CPU is too. */
+type Comparison = [string, LoadResult, string, LoadResult, string, ('req/s only' | undefined)?];
+
+/**
+ * Each comparison as a req/s ratio ("subject / reference, detail") and, unless marked, as a CPU ratio
+ * ("CPU per request, reference / subject, detail"): the reference's CPU per request over the subject's,
+ * so 2.0 means the subject needs half the reference's CPU for a request. Unlike req/s it does not depend
+ * on the load generator, which shares the two cores and caps every row's req/s (README, Performance).
+ */
+function ratios(comparisons: readonly Comparison[]): Record<string, number> {
+  const round = (value: number) => Math.round(value * 100) / 100;
+  const joined = (a: string, b: string, detail: string) =>
+    `${a} / ${b}${detail.startsWith('(') ? ' ' : ', '}${detail}`;
+  const throughput = comparisons.map(([subject, row, reference, base, detail]): [string, number] => [
+    joined(subject, reference, detail),
+    round(row.rps / base.rps),
+  ]);
+  const cpu = comparisons
+    .filter(([, , , , , only]) => only === undefined)
+    .map(([subject, row, reference, base, detail]): [string, number] => [
+      `CPU per request, ${joined(reference, subject, detail)}`,
+      row.serverCpuUs && base.serverCpuUs ? round(base.serverCpuUs / row.serverCpuUs) : Number.NaN,
+    ]);
+  return Object.fromEntries([...throughput, ...cpu]);
 }
 
 /** Starts bench/servers.ts as its own process. */
@@ -227,141 +257,63 @@ export async function hotPathBench(
       cached: { url: hostCached.url, pid: hostCached.child.pid },
     };
 
-    const token = (url: string) => `${url}/api/token`;
+    const tokenAt = (server: Measured): Measured => ({ url: `${server.url}/api/token`, pid: server.pid });
     const { durationMs, connections } = options;
     // Every server takes the target's token and every caller token once before anything is measured.
-    for (const url of [host.cached.url, bareCached.url, bareUncached.url, host.uncached.url, baseline.url]) {
-      await loadBodies('warm-up', token(url), googleBodies, connections, 1000);
-      await loadBodies('warm-up', token(url), spiffeBodies, connections, 1000);
+    for (const server of [host.cached, bareCached, bareUncached, host.uncached, baseline]) {
+      await loadBodies('warm-up', tokenAt(server).url, googleBodies, connections, 1000);
+      await loadBodies('warm-up', tokenAt(server).url, spiffeBodies, connections, 1000);
     }
 
     const rows: LoadResult[] = [];
-    const run = async (name: string, url: string, bodies: readonly string[], pid: number | undefined) => {
+    const run = async (name: string, at: Measured, bodies: readonly string[]) => {
       // The same load just before the row is measured, so V8 has optimised this path and its heap has
       // grown to it: a server measured after a minute idle (or warmed for only 1 s) ran its first row at
       // half the req/s of its later rows in the same run.
-      await loadBodies('warm-up', url, bodies, connections, WARM_UP_MS);
-      const result = await loadBodies(name, url, bodies, connections, durationMs, pid);
+      await loadBodies('warm-up', at.url, bodies, connections, WARM_UP_MS);
+      const result = await loadBodies(name, at.url, bodies, connections, durationMs, at.pid);
       rows.push(result);
       return result;
     };
-    const baseRs = await run(
-      'baseline: node:http + one jose verify, RS256',
-      baseline.url,
-      googleBodies,
-      baseline.pid,
-    );
-    const baseEs = await run(
-      'baseline: node:http + one jose verify, ES256',
-      baseline.url,
-      spiffeBodies,
-      baseline.pid,
-    );
-    const bareRs = await run(
-      'bare handler, RS256, no verified-token cache',
-      token(bareUncached.url),
-      googleBodies,
-      bareUncached.pid,
-    );
-    const bareEs = await run(
-      'bare handler, ES256, no verified-token cache',
-      token(bareUncached.url),
-      spiffeBodies,
-      bareUncached.pid,
-    );
-    const bareRsC = await run(
-      'bare handler, RS256, verified-token cache',
-      token(bareCached.url),
-      googleBodies,
-      bareCached.pid,
-    );
-    const bareEsC = await run(
-      'bare handler, ES256, verified-token cache',
-      token(bareCached.url),
-      spiffeBodies,
-      bareCached.pid,
-    );
-    const hostRs = await run(
-      'local host, RS256, no verified-token cache',
-      token(host.uncached.url),
-      googleBodies,
-      host.uncached.pid,
-    );
-    const hostRsC = await run(
-      'local host, RS256, verified-token cache',
-      token(host.cached.url),
-      googleBodies,
-      host.cached.pid,
-    );
-    const hostEsC = await run(
-      'local host, ES256, verified-token cache',
-      token(host.cached.url),
-      spiffeBodies,
-      host.cached.pid,
-    );
+    const [rs, es] = [googleBodies, spiffeBodies];
+    const baseRs = await run('baseline: node:http + one jose verify, RS256', baseline, rs);
+    const baseEs = await run('baseline: node:http + one jose verify, ES256', baseline, es);
+    const bareRs = await run('bare handler, RS256, no verified-token cache', tokenAt(bareUncached), rs);
+    const bareEs = await run('bare handler, ES256, no verified-token cache', tokenAt(bareUncached), es);
+    const bareRsC = await run('bare handler, RS256, verified-token cache', tokenAt(bareCached), rs);
+    const bareEsC = await run('bare handler, ES256, verified-token cache', tokenAt(bareCached), es);
+    const hostRs = await run('local host, RS256, no verified-token cache', tokenAt(host.uncached), rs);
+    const hostRsC = await run('local host, RS256, verified-token cache', tokenAt(host.cached), rs);
+    const hostEsC = await run('local host, ES256, verified-token cache', tokenAt(host.cached), es);
     const hostHealth = await run(
       'local host, GET /api/health',
-      `${host.cached.url}/api/health`,
+      { url: `${host.cached.url}/api/health`, pid: host.cached.pid },
       [],
-      host.cached.pid,
     );
-    const bareHealth = await run('node:http, health body', nodeHealth.url, [], nodeHealth.pid);
+    const bareHealth = await run('node:http, health body', nodeHealth, []);
     // A second baseline run at the end: how much the machine drifted during the run.
-    const baseRsEnd = await run(
-      'baseline again (drift check), RS256',
-      baseline.url,
-      googleBodies,
-      baseline.pid,
-    );
+    const baseRsEnd = await run('baseline again (drift check), RS256', baseline, rs);
 
     const sweep: LoadResult[] = [];
     for (const c of options.sweep) {
-      sweep.push(await loadBodies('baseline', baseline.url, googleBodies, c, durationMs));
-      sweep.push(await loadBodies('bare handler, cache', token(bareCached.url), googleBodies, c, durationMs));
-      sweep.push(await loadBodies('local host, cache', token(host.cached.url), googleBodies, c, durationMs));
+      sweep.push(await loadBodies('baseline', baseline.url, rs, c, durationMs));
+      sweep.push(await loadBodies('bare handler, cache', tokenAt(bareCached).url, rs, c, durationMs));
+      sweep.push(await loadBodies('local host, cache', tokenAt(host.cached).url, rs, c, durationMs));
     }
-    const ratio = (a: LoadResult, b: LoadResult) => Math.round((a.rps / b.rps) * 100) / 100;
-    // Capacity: the baseline's CPU per request over the server's, so 2.0 means the server needs half the
-    // baseline's CPU for a request. Unlike req/s it does not depend on the load generator, which shares
-    // the two cores and caps every row's req/s (README, Performance).
-    const cpuRatio = (a: LoadResult, b: LoadResult) =>
-      a.serverCpuUs && b.serverCpuUs ? Math.round((b.serverCpuUs / a.serverCpuUs) * 100) / 100 : Number.NaN;
     return {
       rows,
       sweep,
-      ratios: {
-        'bare handler / baseline, RS256, no cache (target ≥ 0.8)': ratio(bareRs, baseRs),
-        'bare handler / baseline, ES256, no cache (target ≥ 0.8)': ratio(bareEs, baseEs),
-        'bare handler / baseline, RS256, verified-token cache (target ≥ 2.0)': ratio(bareRsC, baseRs),
-        'bare handler / baseline, ES256, verified-token cache (target ≥ 2.0)': ratio(bareEsC, baseEs),
-        'local host / baseline, RS256, verified-token cache (target ≥ 0.6)': ratio(hostRsC, baseRs),
-        'local host / baseline, ES256, verified-token cache (target ≥ 0.6)': ratio(hostEsC, baseEs),
-        'local host / baseline, RS256, no cache': ratio(hostRs, baseRs),
-        'local host health / node:http health (host overhead)': ratio(hostHealth, bareHealth),
-        'baseline at end / at start (drift)': ratio(baseRsEnd, baseRs),
-        'CPU per request, baseline / bare handler, RS256, no cache (target ≥ 0.8)': cpuRatio(bareRs, baseRs),
-        'CPU per request, baseline / bare handler, ES256, no cache (target ≥ 0.8)': cpuRatio(bareEs, baseEs),
-        'CPU per request, baseline / bare handler, RS256, verified-token cache (target ≥ 2.0)': cpuRatio(
-          bareRsC,
-          baseRs,
-        ),
-        'CPU per request, baseline / bare handler, ES256, verified-token cache (target ≥ 2.0)': cpuRatio(
-          bareEsC,
-          baseEs,
-        ),
-        'CPU per request, baseline / local host, RS256, verified-token cache (target ≥ 0.6)': cpuRatio(
-          hostRsC,
-          baseRs,
-        ),
-        'CPU per request, baseline / local host, ES256, verified-token cache (target ≥ 0.6)': cpuRatio(
-          hostEsC,
-          baseEs,
-        ),
-        'CPU per request, node:http health / local host health (host overhead)': cpuRatio(
-          hostHealth,
-          bareHealth,
-        ),
-      },
+      ratios: ratios([
+        ['bare handler', bareRs, 'baseline', baseRs, 'RS256, no cache (target ≥ 0.8)'],
+        ['bare handler', bareEs, 'baseline', baseEs, 'ES256, no cache (target ≥ 0.8)'],
+        ['bare handler', bareRsC, 'baseline', baseRs, 'RS256, verified-token cache (target ≥ 2.0)'],
+        ['bare handler', bareEsC, 'baseline', baseEs, 'ES256, verified-token cache (target ≥ 2.0)'],
+        ['local host', hostRsC, 'baseline', baseRs, 'RS256, verified-token cache (target ≥ 0.6)'],
+        ['local host', hostEsC, 'baseline', baseEs, 'ES256, verified-token cache (target ≥ 0.6)'],
+        ['local host', hostRs, 'baseline', baseRs, 'RS256, no cache', 'req/s only'],
+        ['local host health', hostHealth, 'node:http health', bareHealth, '(host overhead)'],
+        ['baseline at end', baseRsEnd, 'at start', baseRs, '(drift)', 'req/s only'],
+      ]),
     };
   } finally {
     for (const server of servers) await server.stop();

@@ -261,14 +261,25 @@ describe('google caller verifier', () => {
     );
   });
 
-  it('verifies a token the dispatcher has shape-checked, from that check', async () => {
+  it("takes the dispatcher's shape check as given instead of checking the token again", async () => {
     const token = await signer.sign(claims());
-    const caller = await createGoogleVerifier(options).verify(
-      token,
-      checkJwtShape(token, { maxBytes: 8192 }),
-    );
+    const checked = checkJwtShape(token, { maxBytes: 8192 });
+    const verifier = createGoogleVerifier(options);
 
-    expect(caller.principal).toMatchObject({ kind: 'google', subject: '112233445566778899001' });
+    expect((await verifier.verify(token, checked)).principal).toMatchObject({
+      kind: 'google',
+      subject: '112233445566778899001',
+    });
+    // Its own checks read the header the dispatcher decoded: one without a `kid` is refused although
+    // the token itself names one, so the token was not decoded a second time.
+    const { kid: _kid, ...withoutKid } = checked.header;
+    const error = await verifier.verify(token, { ...checked, header: withoutKid }).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(toWireError(error).body.error_description).toBe(
+      "The subject token's header names no signing key ('kid').",
+    );
   });
 
   it('answers 503 temporarily_unavailable when the keys cannot be fetched', async () => {
