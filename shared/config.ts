@@ -5,6 +5,7 @@ import {
   commaList,
   DEFAULT_REFRESH_SCHEDULE,
   DEFAULT_STS_ENDPOINTS,
+  GUID,
   githubDefaults,
   httpsOrigins,
   httpsUrl,
@@ -20,8 +21,6 @@ import {
 } from './configValues.js';
 import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
 import type { CognitoFlow } from './sources/cognito.js';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
@@ -262,6 +261,9 @@ export interface ManagedIdentitySettings {
   clientId: string;
 }
 
+/** IDENTITY_HEADER's alphabet: what the platform sets (hex or a GUID) fits in it, and no header injection does. */
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+
 /** The managedIdentity source's settings, checked together; throws ConfigError naming each problem. */
 export function managedIdentitySettings(config: BrokerConfig): ManagedIdentitySettings {
   const problems: string[] = [];
@@ -281,6 +283,11 @@ export function managedIdentitySettings(config: BrokerConfig): ManagedIdentitySe
   }
   if (header === undefined)
     problems.push(`IDENTITY_HEADER is required: ${used}; the platform sets it with IDENTITY_ENDPOINT`);
+  // fetch refuses a header value with CR, LF or NUL and quotes it in its error; refused here, unshown.
+  else if (!VISIBLE_ASCII.test(header))
+    problems.push(
+      'IDENTITY_HEADER must be visible ASCII only (no spaces or control characters); its value is not shown',
+    );
   if (clientId === undefined)
     problems.push(
       `MANAGED_IDENTITY_CLIENT_ID is required: ${used}; the client id of the user-assigned identity whose token Entra accepts (a system-assigned identity cannot be a federated credential)`,

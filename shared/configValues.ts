@@ -67,6 +67,9 @@ export const httpsOrigins = commaList
   )
   .transform((items) => items.map((item) => new URL(item).origin));
 
+/** A GUID (tenant, client and object ids), either case. */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 // Cognito identity and identity pool ids (protocols.md §C.2): `<region>:<guid>`, 1-55 characters.
 export const COGNITO_ID = /^[\w-]+:[0-9a-f-]+$/;
 

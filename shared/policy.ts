@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { CallerPrincipal } from './callers/callerVerifier.js';
+import { GUID } from './configValues.js';
 import { callerEntry, callerMatches } from './policyCallers.js';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TENANT = z
   .string()
   .refine(

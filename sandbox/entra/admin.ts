@@ -5,7 +5,6 @@ import { mountFaultRoutes } from '../lib/faultTable.js';
 import type { DecisionLog } from './decisionLog.js';
 import type { ExternalKeyResolver } from './externalKeys.js';
 import { type FaultInjector, faultSpecSchema } from './faults.js';
-import type { ManagedIdentityTokenRequest, ManagedIdentityTokenResult } from './managedIdentityTokens.js';
 import type { EntraKeySet } from './signingKeys.js';
 
 export interface AdminDeps {
@@ -13,8 +12,6 @@ export interface AdminDeps {
   log: DecisionLog;
   keys: EntraKeySet;
   resolver: ExternalKeyResolver;
-  /** The platform's issuance of a managed identity's token (./managedIdentityTokens.ts). */
-  issueManagedIdentityToken?: (request: ManagedIdentityTokenRequest) => Promise<ManagedIdentityTokenResult>;
 }
 
 /** Admin routes, relative to their mount point. */
@@ -59,28 +56,6 @@ export function adminRoutes(deps: AdminDeps): Hono {
   app.post('/jwks-cache/clear', (c) => {
     deps.resolver.clear();
     return c.body(null, 204);
-  });
-
-  // What Azure's identity endpoints do for an app with a managed identity: a token without a credential.
-  // Body `{ tenant, clientId, resource }`; answers the App Service endpoint's fields (sandbox/managedIdentity/).
-  app.post('/managed-identity-tokens', async (c) => {
-    const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-    const { tenant, clientId, resource } = body ?? {};
-    if (typeof tenant !== 'string' || typeof clientId !== 'string' || typeof resource !== 'string')
-      return c.json(
-        { error: 'invalid_request', issues: ['tenant, clientId and resource must be strings'] },
-        400,
-      );
-    if (!deps.issueManagedIdentityToken) return c.json({ error: 'not_available' }, 404);
-    const result = await deps.issueManagedIdentityToken({ tenant, clientId, resource });
-    if (!result.ok) return c.json({ error: result.reason }, 404);
-    return c.json({
-      access_token: result.token.accessToken,
-      expires_on: result.token.expiresOn,
-      resource,
-      token_type: 'Bearer',
-      client_id: result.clientId,
-    });
   });
 
   return app;

@@ -66,10 +66,8 @@ export async function createEntraStandIn(options: EntraStandInOptions = {}): Pro
     keys: await EntraKeySet.create(),
     resolver: new ExternalKeyResolver(policy),
   };
-  const issue = (request: ManagedIdentityTokenRequest) =>
-    issueManagedIdentityToken({ directory, keys: admin.keys, policy }, request);
   const app = new Hono();
-  app.route('/admin', adminRoutes({ ...admin, issueManagedIdentityToken: issue }));
+  app.route('/admin', adminRoutes(admin));
   app.route(
     '/',
     tokenRoutes({
@@ -90,6 +88,8 @@ export async function createEntraStandIn(options: EntraStandInOptions = {}): Pro
   } as const;
   app.route('/', graphRoutes(directory, management));
   app.route('/', armRoutes(directory, management));
+  const issue = (request: ManagedIdentityTokenRequest) =>
+    issueManagedIdentityToken({ directory, keys: admin.keys, policy }, request);
   return { app, directory, admin, policy, issueManagedIdentityToken: issue };
 }
 

@@ -28,20 +28,16 @@ export interface IdentityEndpointOptions {
   issue: IssueToken;
   /** IDENTITY_HEADER's value; 32 random bytes in hex unless told. */
   header?: string;
-  /** Path of the token route; `/msi/token` as App Service on Linux serves it. */
-  path?: string;
-  /**
-   * The answer to a request without the right `X-IDENTITY-HEADER`. UNCONFIRMED: Microsoft documents no
-   * status or body for it; 401 was observed in an SDK issue (azure-sdk-for-js#11595), the body is a guess.
-   */
-  refusal?: { status: 400 | 401 | 403 | 404 | 500; body: unknown };
 }
 
 export const IDENTITY_API_VERSION = '2019-08-01';
-const DEFAULT_REFUSAL = {
-  status: 401,
-  body: { error: 'unauthorized', message: 'X-IDENTITY-HEADER is missing or wrong.' },
-} as const;
+/** The token route, as App Service on Linux serves it. */
+const TOKEN_PATH = '/msi/token';
+/**
+ * The answer to a request without the right `X-IDENTITY-HEADER`. UNCONFIRMED: Microsoft documents no status
+ * or body for it; 401 was observed in an SDK issue (azure-sdk-for-js#11595), the body is a guess.
+ */
+const REFUSAL = { error: 'unauthorized', message: 'X-IDENTITY-HEADER is missing or wrong.' } as const;
 
 /** Handles on the stand-in for tests and the launcher. */
 export interface IdentityEndpoint {
@@ -62,10 +58,9 @@ const equalSecrets = (given: string | undefined, expected: string): boolean => {
 
 const badRequest = (c: Context, code: string, message: string) => c.json({ error: { code, message } }, 400);
 
-/** Builds the endpoint as a Hono app: `GET <path>` and `/admin/faults`, `/admin/requests`. */
+/** Builds the endpoint as a Hono app: `GET /msi/token` and `/admin/faults`, `/admin/requests`. */
 export function createIdentityEndpoint(options: IdentityEndpointOptions): IdentityEndpoint {
   const header = options.header ?? randomBytes(32).toString('hex');
-  const refusal = options.refusal ?? DEFAULT_REFUSAL;
   const faults = new EndpointFaults();
   let requests = 0;
   const app = new Hono();
@@ -74,16 +69,19 @@ export function createIdentityEndpoint(options: IdentityEndpointOptions): Identi
   admin.get('/requests', (c) => c.json({ requests }));
   app.route('/admin', admin);
 
-  app.get(options.path ?? '/msi/token', async (c) => {
+  app.get(TOKEN_PATH, async (c) => {
     requests++;
-    const fault = faults.take();
+    // The platform authenticates the caller before anything else can go wrong, so a status fault plays only
+    // for a request with the right header; a delay plays for any.
+    const authenticated = equalSecrets(c.req.header('x-identity-header'), header);
+    const fault = faults.take(authenticated);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (!authenticated) return c.json(REFUSAL, 401);
     if (fault?.status !== undefined) {
-      c.header('Content-Type', fault.contentType ?? 'application/json');
+      c.header('Content-Type', 'application/json');
+      if (fault.location !== undefined) c.header('Location', fault.location);
       return c.body(fault.body ?? '{"error":"injected"}', fault.status as 200);
     }
-    if (!equalSecrets(c.req.header('x-identity-header'), header))
-      return c.json(refusal.body as Record<string, unknown>, refusal.status);
     // The 2019-08-01 protocol (python SDK issue #11346, msal-node's AppService source): api-version,
     // resource, and at most one of client_id / principal_id (object_id) / mi_res_id.
     const version = c.req.query('api-version');
@@ -136,5 +134,5 @@ export async function startIdentityEndpoint(
 ): Promise<RunningIdentityEndpoint> {
   const endpoint = createIdentityEndpoint(options);
   const server = await serve(endpoint.app, { port: options.port ?? 0 });
-  return { ...endpoint, ...server, endpoint: `${server.url}${options.path ?? '/msi/token'}` };
+  return { ...endpoint, ...server, endpoint: `${server.url}${TOKEN_PATH}` };
 }

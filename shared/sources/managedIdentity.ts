@@ -11,11 +11,13 @@
 // config.ts checked, and names neither that URL, the header nor any body or token in an error.
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { identityEndpointProblem } from '../configValues.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export interface ManagedIdentitySourceOptions {
-  /** IDENTITY_ENDPOINT as the platform set it (http on loopback, or https). */
+  /**
+   * IDENTITY_ENDPOINT as the platform set it. Precondition: managedIdentitySettings (config.ts) accepted it;
+   * this source does not check it again.
+   */
   endpoint: string;
   /** IDENTITY_HEADER: a secret shared with the platform's endpoint; sent, never shown. */
   header: string;
@@ -50,12 +52,21 @@ const FIXES: Readonly<Record<number, string>> = {
 };
 
 /**
+ * The part of a fetch failure that is safe to keep as a cause: the system error code of undici's
+ * `fetch failed` (e.g. ECONNREFUSED), nothing else. Its cause's message names the address, and any other
+ * error may quote what was sent: `Headers.append` quotes a header value it refuses, the secret included.
+ */
+function safeCause(error: unknown): { code: string } | undefined {
+  if (!(error instanceof TypeError) || error.message !== 'fetch failed') return undefined;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? { code } : undefined;
+}
+
+/**
  * Creates the source: one fetch at a time; a token is served until 60 s before its expiry and refreshed in
- * the background from 5 min before. Throws at once if the endpoint is not one config.ts would accept.
+ * the background from 5 min before. The settings come from managedIdentitySettings (config.ts).
  */
 export function createManagedIdentitySource(options: ManagedIdentitySourceOptions): TokenSource {
-  const problem = identityEndpointProblem(options.endpoint);
-  if (problem !== undefined) throw new Error(`IDENTITY_ENDPOINT ${problem}`);
   const doFetch = options.fetch ?? fetch;
   const cache = createSourceCache(options.clock);
   const fail = (reason: string, cause?: unknown) =>
@@ -80,10 +91,10 @@ export function createManagedIdentitySource(options: ManagedIdentitySourceOption
       const name = error instanceof Error ? error.name : '';
       if (name === 'TimeoutError' || name === 'AbortError')
         throw fail(`the managed identity endpoint did not answer within ${options.timeoutMs} ms`);
-      // undici's "fetch failed" and its cause (e.g. ECONNREFUSED with the address) name no secret.
+      // The raw error is never kept: see safeCause.
       throw fail(
         'the managed identity endpoint is unreachable (is a managed identity assigned to the app?)',
-        error,
+        safeCause(error),
       );
     }
     if (response.status >= 300 && response.status < 400)

@@ -218,6 +218,7 @@ describe('managed identity settings', () => {
     ['http://169.254.169.254/metadata/identity/oauth2/token', 'must not be the cloud metadata address'],
     ['https://169.254.169.254/msi/token', 'must not be the cloud metadata address'],
     ['http://[::ffff:a9fe:a9fe]/msi/token', 'must not be the cloud metadata address'],
+    ['http://[::ffff:169.254.169.254]/msi/token', 'must not be the cloud metadata address'],
     ['http://identity.example.com/msi/token', 'must be https unless it is on loopback or link-local'],
     ['http://10.0.0.4:8081/msi/token', 'must be https unless it is on loopback or link-local'],
     [
@@ -226,12 +227,32 @@ describe('managed identity settings', () => {
     ],
     ['file:///etc/passwd', 'must be an http or https URL'],
     ['not a url', 'must be a URL'],
-  ])('refuses the endpoint %s, and never shows the header', (endpoint, message) => {
+  ])('refuses the endpoint %s', (endpoint, message) => {
     const attempt = () => managedIdentitySettings(loadConfig({ ...platform, IDENTITY_ENDPOINT: endpoint }));
 
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(`IDENTITY_ENDPOINT ${message}`);
-    expect(attempt).not.toThrow('platform-header-secret-value');
+  });
+
+  it.each([
+    ['a newline', 'header-part-one\nheader-part-two'],
+    ['CR LF', 'header-part-one\r\nX-Injected: header-part-two'],
+    ['NUL', 'header-part-one\u0000header-part-two'],
+    ['a space', 'header-part-one header-part-two'],
+    ['a non-ASCII letter', 'header-part-one\u00e9header-part-two'],
+  ])('refuses a header with %s without showing it', (_, header) => {
+    let error: unknown;
+    try {
+      managedIdentitySettings(loadConfig({ ...platform, IDENTITY_HEADER: header }));
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'IDENTITY_HEADER must be visible ASCII only (no spaces or control characters); its value is not shown',
+    ]);
+    expect((error as ConfigError).message).not.toContain('header-part');
   });
 
   it('refuses a client id that is not a GUID, and loads the platform values when no target uses the source', () => {
@@ -239,7 +260,11 @@ describe('managed identity settings', () => {
       'MANAGED_IDENTITY_CLIENT_ID must be the client id (a GUID) of a user-assigned managed identity',
     );
     expect(
-      loadConfig({ ...minimal, IDENTITY_ENDPOINT: 'http://10.0.0.4:8081/msi/token', IDENTITY_HEADER: 'x' }),
-    ).toMatchObject({ IDENTITY_ENDPOINT: 'http://10.0.0.4:8081/msi/token' });
+      loadConfig({
+        ...minimal,
+        IDENTITY_ENDPOINT: 'http://10.0.0.4:8081/msi/token',
+        IDENTITY_HEADER: 'x\ny',
+      }),
+    ).toMatchObject({ IDENTITY_ENDPOINT: 'http://10.0.0.4:8081/msi/token', IDENTITY_HEADER: 'x\ny' });
   });
 });
