@@ -1,21 +1,13 @@
 // Packs the esbuild bundle (dist/bundle) into one zip for Azure Functions zip deploy (npm run package).
-import {
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { zipSync } from 'fflate';
 
-/** Packages the Functions Node worker provides at run time; the bundle leaves them external. */
-export const HOST_PROVIDED_PACKAGES = Object.freeze(['@azure/functions-core']);
+// Packages the Functions Node worker provides at run time; the bundle leaves them external.
+const HOST_PROVIDED_PACKAGES = ['@azure/functions-core'];
 
 /** The package refuses to build; the message says what to do. */
 export class PackageError extends Error {
@@ -29,41 +21,29 @@ export class PackageError extends Error {
 const FIXED_TIME = new Date(2000, 0, 1);
 
 /**
- * A zip archive holding `entries` in the order given (fflate's zipSync: deflate, UTF-8 names, regular
- * files rw-r--r--), each at its `/`-separated path.
+ * A zip archive holding `entries` in the order given (fflate's zipSync: deflate, UTF-8 names, the fixed
+ * time, made by Unix, regular files rw-r--r--), each at its `/`-separated path. Names must be unique.
  */
-export function zipEntries(entries) {
+function zipEntries(entries) {
   const files = {};
-  for (const { name, data } of entries) {
-    if (Object.hasOwn(files, name)) throw new PackageError(`${name} twice in the package`);
-    files[name] = [
-      new Uint8Array(data.buffer, data.byteOffset, data.length),
-      { level: 9, mtime: FIXED_TIME, os: 3, attrs: (0o100644 << 16) >>> 0 },
-    ];
-  }
-  const archive = zipSync(files);
+  for (const { name, data } of entries)
+    files[name] = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const archive = zipSync(files, { level: 9, mtime: FIXED_TIME, os: 3, attrs: (0o100644 << 16) >>> 0 });
   return Buffer.from(archive.buffer, archive.byteOffset, archive.length);
 }
 
-/** Every regular file under `dir`, as `/`-separated paths relative to it, sorted. Refuses links leaving it. */
+/**
+ * Every regular file under `dir`, as `/`-separated paths relative to it, sorted. Refuses a symbolic link:
+ * esbuild writes none, and following one could pack a file from outside the bundle.
+ */
 function listFiles(dir) {
-  const root = realpathSync(dir);
   const files = [];
-  const walk = (current) => {
-    for (const entry of readdirSync(current, { withFileTypes: true })) {
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) files.push(path);
-      else if (entry.isSymbolicLink()) {
-        const target = realpathSync(path);
-        if (!target.startsWith(root + sep)) throw new PackageError(`${path} links outside the bundle`);
-        if (statSync(target).isDirectory()) walk(path);
-        else files.push(path);
-      }
-    }
-  };
-  walk(dir);
-  return files.map((path) => relative(dir, path).split(sep).join('/')).sort();
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isSymbolicLink()) throw new PackageError(`${path} is a symbolic link: the bundle holds none`);
+    if (entry.isFile()) files.push(relative(dir, path).split(sep).join('/'));
+  }
+  return files.sort();
 }
 
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -87,7 +67,7 @@ function packageName(specifier) {
  * The packages the bundle's JavaScript imports that are neither Node built-ins nor provided by the
  * Functions host, with a file importing each. The bundle needs them in its own node_modules.
  */
-export function externalPackages(bundleDir, files = listFiles(bundleDir)) {
+function externalPackages(bundleDir, files) {
   const found = new Map();
   for (const file of files) {
     if (!/\.(m?js|cjs)$/.test(file) || file.startsWith('node_modules/')) continue;
@@ -130,22 +110,17 @@ function checkBundle(bundleDir, files) {
 }
 
 /**
- * Packs `bundleDir` (default `<root>/dist/bundle`) into `out` (default `<root>/dist/broker.zip`): every
+ * Packs `bundleDir` (default `dist/bundle`) into `out` (default `dist/broker.zip`), both relative to the
+ * working directory: every
  * file at its path relative to the bundle, so package.json and host.json sit at the zip's root, and
  * the policy file, when given, as `policy.json` beside them. Refuses a missing or incomplete bundle and
  * one that imports packages it does not carry. Returns the archive's path, entries and size in bytes.
  */
 export function packageBundle(options = {}) {
-  const root = resolve(options.root ?? process.cwd());
-  const bundleDir = resolve(root, options.bundleDir ?? 'dist/bundle');
-  const out = resolve(root, options.out ?? 'dist/broker.zip');
-  let isDir = false;
-  try {
-    isDir = lstatSync(bundleDir).isDirectory();
-  } catch {
-    isDir = false;
-  }
-  if (!isDir) throw new PackageError(`no bundle at ${bundleDir}: run npm run build first`);
+  const bundleDir = resolve(options.bundleDir ?? 'dist/bundle');
+  const out = resolve(options.out ?? 'dist/broker.zip');
+  if (!statSync(bundleDir, { throwIfNoEntry: false })?.isDirectory())
+    throw new PackageError(`no bundle at ${bundleDir}: run npm run build first`);
   const files = listFiles(bundleDir);
   checkBundle(bundleDir, files);
   if (out.startsWith(bundleDir + sep))
@@ -153,7 +128,7 @@ export function packageBundle(options = {}) {
   const entries = files.map((name) => ({ name, data: readFileSync(join(bundleDir, name)) }));
   if (options.policyFile !== undefined) {
     if (files.includes('policy.json')) throw new PackageError('the bundle already holds a policy.json');
-    const policyPath = resolve(root, options.policyFile);
+    const policyPath = resolve(options.policyFile);
     let policy;
     try {
       policy = readFileSync(policyPath);

@@ -6,7 +6,10 @@
 #   RESOURCE_GROUP=rg-broker LOCATION=westeurope POLICY_FILE=./policy.json \
 #   PARAMS_FILE=./my.bicepparam infra/azure/deploy.sh
 # Optional: SKIP_BUILD=1 (reuse dist/bundle), CREATE_CACHE_KEY=0 (leave the cache key secret alone),
-#   DEPLOYER_OBJECT_ID (who may add the first cache key version; the signed-in user by default).
+#   DEPLOYER_OBJECT_ID (who may add the first cache key version; the signed-in user by default). It goes to
+#   the template as deployerPrincipalId, apart from the params file's secretsOfficerPrincipalIds, which it
+#   never replaces. The cache key is added only when the deployment sets TOKEN_CACHE_KEY_SECRET_URL
+#   (a brokerVaultTarget and the shared cache tier on).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -42,8 +45,8 @@ if [[ -z "$deployer" && "${CREATE_CACHE_KEY:-1}" == 1 ]]; then
   # A user signed in; a service principal sets DEPLOYER_OBJECT_ID itself.
   deployer="$(az ad signed-in-user show --query id --output tsv 2>/dev/null || true)"
 fi
-officers='[]'
-[[ -n "$deployer" ]] && officers="[\"$deployer\"]"
+deployer_parameter=()
+[[ -n "$deployer" ]] && deployer_parameter=(--parameters "deployerPrincipalId=$deployer")
 
 step "Deploying infra/azure/main.bicep with $PARAMS_FILE into $RESOURCE_GROUP (deployment $DEPLOYMENT_NAME)"
 az deployment group create \
@@ -51,7 +54,7 @@ az deployment group create \
   --name "$DEPLOYMENT_NAME" \
   --template-file infra/azure/main.bicep \
   --parameters "$PARAMS_FILE" \
-  --parameters secretsOfficerPrincipalIds="$officers" \
+  ${deployer_parameter[@]+"${deployer_parameter[@]}"} \
   --output none
 
 output() {
@@ -60,10 +63,33 @@ output() {
 }
 app="$(output functionAppName)"
 vault="$(output keyVaultName)"
+# Empty unless the deployment set TOKEN_CACHE_KEY_SECRET_URL (a brokerVaultTarget and the shared cache tier on).
 key_secret="$(output cacheKeySecretName)"
 
-if [[ "${CREATE_CACHE_KEY:-1}" == 1 && -n "$(output vaultIdentityClientId)" ]]; then
-  if az keyvault secret show --vault-name "$vault" --name "$key_secret" --query id --output none 2>/dev/null; then
+# RBAC assignments take a few minutes to reach Key Vault, so a refusal (403) is retried for up to 5 minutes.
+is_refusal() { grep -qE 'Forbidden|not authorized|Unauthorized' <<<"$1"; }
+
+if [[ "${CREATE_CACHE_KEY:-1}" == 1 && -n "$key_secret" ]]; then
+  # Only "no such secret" means absent: any other failure stops here, since adding a version would rotate the key.
+  key_state=""
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if error="$(az keyvault secret show --vault-name "$vault" --name "$key_secret" --query id --output none 2>&1)"; then
+      key_state=present
+      break
+    fi
+    if grep -q 'SecretNotFound' <<<"$error"; then
+      key_state=absent
+      break
+    fi
+    if ! is_refusal "$error" || [[ "$attempt" == 10 ]]; then
+      echo "deploy: could not tell whether $key_secret in $vault has a version, so no key was added: $error" >&2
+      echo "deploy: fix the cause (e.g. grant yourself Key Vault Secrets Officer) and rerun with SKIP_BUILD=1" >&2
+      exit 1
+    fi
+    echo "    Key Vault refused to read $key_secret (role assignment not active yet?); retrying in 30 s"
+    sleep 30
+  done
+  if [[ "$key_state" == present ]]; then
     step "Cache key secret $key_secret already has a version: left as is (rotate: README, Many instances)"
   else
     step "Adding the first version of $key_secret (32 random bytes, base64) to $vault"
@@ -71,15 +97,15 @@ if [[ "${CREATE_CACHE_KEY:-1}" == 1 && -n "$(output vaultIdentityClientId)" ]]; 
     trap 'rm -f "$key_file"' EXIT
     chmod 600 "$key_file"
     # From a file, so the value never appears in a process list or in this script's output.
-    openssl rand -base64 32 | tr -d '\n' >"$key_file"
-    # RBAC assignments take a few minutes to reach Key Vault: retry for up to 5 minutes.
+    node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64"))' >"$key_file"
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
-      if az keyvault secret set --vault-name "$vault" --name "$key_secret" --file "$key_file" \
-        --encoding utf-8 --content-type 'base64 of 32 random bytes' --output none 2>/dev/null; then
+      if error="$(az keyvault secret set --vault-name "$vault" --name "$key_secret" --file "$key_file" \
+        --encoding utf-8 --content-type 'base64 of 32 random bytes' --output none 2>&1)"; then
         break
       fi
-      if [[ "$attempt" == 10 ]]; then
-        echo "deploy: could not write $key_secret; grant yourself Key Vault Secrets Officer and rerun" >&2
+      if ! is_refusal "$error" || [[ "$attempt" == 10 ]]; then
+        echo "deploy: could not write $key_secret: $error" >&2
+        echo "deploy: grant yourself Key Vault Secrets Officer if Key Vault refused, and rerun with SKIP_BUILD=1" >&2
         exit 1
       fi
       echo "    Key Vault refused (role assignment not active yet?); retrying in 30 s"

@@ -17,21 +17,24 @@ param brokerAudience string
 @description('BROKER_POLICY_FILE: where the policy is inside the app. infra/package.mjs --policy puts it at the package root, which the host serves from /home/site/wwwroot.')
 param brokerPolicyFile string = '/home/site/wwwroot/policy.json'
 
-@description('BROKER_VAULT_TARGET: the policy target the broker signs in to Key Vault as (its clientId is the output vaultIdentityClientId). Empty: no Key Vault access, so no publish and no TOKEN_CACHE_KEY_SECRET_URL.')
-param brokerVaultTarget string = 'broker-vault'
+@description('BROKER_VAULT_TARGET: the policy target the broker signs in to Key Vault as. Empty (the default): no Key Vault access, so no publish and no TOKEN_CACHE_KEY_SECRET_URL. On Azure (this function app, the managedIdentity source) it must name an app registration target federated with the outputs brokerCredentialIssuer and brokerIdentityPrincipalId, whose service principal is in secretsOfficerPrincipalIds: a managed identity cannot be that target (AADSTS700222). Non-empty also creates the vault identity (output vaultIdentityClientId) with brokerFederatedCredentials, which serves only a broker running outside Azure (infra/README.md).')
+param brokerVaultTarget string = ''
 
 @description('Federated credentials on the vault identity, trusting the broker\'s own platform token from outside Azure: [{name, issuer, subject, audience?}] (audience: api://AzureADTokenExchange unless given; a Cognito pool id for the cognito source). At most 20. Not the managedIdentity source: a managed identity cannot trust another identity\'s Entra token (AADSTS700222); app registrations trust the output brokerIdentityPrincipalId with issuer brokerCredentialIssuer (infra/README.md).')
 @maxLength(20)
 param brokerFederatedCredentials array = []
 
-@description('Turn on the shared cache tier: a second storage account (shared key on, which the tier needs) whose connection string Bicep writes to Key Vault, and TOKEN_SHARED_CACHE_CONNECTION as a Key Vault reference.')
+@description('Turn on the shared cache tier: a second storage account (shared key on, which the tier needs) whose connection string Bicep writes to Key Vault, and TOKEN_SHARED_CACHE_CONNECTION as a Key Vault reference. Its key comes from TOKEN_CACHE_KEY_SECRET_URL, set only with a brokerVaultTarget; without one the tier stays off (no key).')
 param enableSharedCache bool = true
 
 @description('Further broker settings from the README\'s configuration table (string values), e.g. GOOGLE_JWKS_URL, SPIFFE_TRUST_DOMAINS, AWS_STS_ENDPOINTS. Never a secret: they are readable by anyone who can read the app\'s configuration.')
 param brokerSettings object = {}
 
-@description('Object ids of principals (the deploying user or pipeline) given Key Vault Secrets Officer, so deploy.sh can add the first version of the cache key secret.')
+@description('Object ids of principals given Key Vault Secrets Officer on the vault: on Azure, the service principal of the brokerVaultTarget app registration; operators who rotate the cache key.')
 param secretsOfficerPrincipalIds array = []
+
+@description('Object id of the principal running deploy.sh (which passes it), given Key Vault Secrets Officer so it can add the first version of the cache key secret. Empty: none. Apart from secretsOfficerPrincipalIds, so passing it never replaces that list.')
+param deployerPrincipalId string = ''
 
 @description('Inbound public network access to the function app. Disabled needs private endpoints, which this template does not create.')
 @allowed(['Enabled', 'Disabled'])
@@ -68,6 +71,9 @@ var cacheContainerName = 'token-broker-cache'
 var cacheKeySecretName = 'token-cache-key'
 var cacheConnectionSecretName = 'token-shared-cache-connection'
 var useVault = !empty(brokerVaultTarget)
+// The shared tier's keys come from the vault only when the broker can sign in to it and the tier is on; otherwise
+// TOKEN_CACHE_KEY_SECRET_URL stays unset, so the broker's start-up does not depend on Key Vault.
+var useCacheKeySecret = useVault && enableSharedCache
 
 // Built-in role definition ids.
 var roles = {
@@ -282,6 +288,19 @@ resource operatorSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 ]
 
+var addDeployer = !empty(deployerPrincipalId) && !contains(secretsOfficerPrincipalIds, deployerPrincipalId)
+
+// Same name as the loop above would give it, and skipped when the list already holds it: ARM refuses one
+// resource defined twice, and a second assignment of the same role and scope.
+resource deployerSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (addDeployer) {
+  name: guid(vault.id, deployerPrincipalId, roles.keyVaultSecretsOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    principalId: deployerPrincipalId
+  }
+}
+
 // The Functions host's own settings: storage and telemetry through the host identity, no key.
 var hostSettings = {
   AzureWebJobsStorage__accountName: hostStorage.name
@@ -306,6 +325,11 @@ var brokerCoreSettings = {
 var brokerVaultSettings = useVault
   ? {
       BROKER_VAULT_TARGET: brokerVaultTarget
+    }
+  : {}
+
+var sharedCacheKeySettings = useCacheKeySecret
+  ? {
       TOKEN_CACHE_KEY_SECRET_URL: '${vault.properties.vaultUri}secrets/${cacheKeySecretName}'
     }
   : {}
@@ -319,7 +343,7 @@ var sharedCacheSettings = enableSharedCache
     }
   : {}
 
-var appSettings = union(hostSettings, brokerCoreSettings, brokerVaultSettings, sharedCacheSettings, brokerSettings)
+var appSettings = union(hostSettings, brokerCoreSettings, brokerVaultSettings, sharedCacheSettings, sharedCacheKeySettings, brokerSettings)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${baseName}-${suffix}'
@@ -388,7 +412,7 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   properties: { allow: false }
 }
 
-@description('The function app\'s name (for az functionapp deploy).')
+@description('The function app\'s name (deploy.sh deploys the package to it with az functionapp deployment source config-zip).')
 output functionAppName string = functionApp.name
 
 @description('The broker\'s base URL: callers POST to <this>/api/token.')
@@ -397,7 +421,7 @@ output brokerUrl string = 'https://${functionApp.properties.defaultHostName}'
 @description('The tenant the vault identity lives in: the tenant of the BROKER_VAULT_TARGET policy target.')
 output tenantId string = subscription().tenantId
 
-@description('clientId of the BROKER_VAULT_TARGET policy target (scopes: https://vault.azure.net/.default).')
+@description('clientId of the vault identity, a BROKER_VAULT_TARGET for a broker running outside Azure (scopes: https://vault.azure.net/.default); empty without brokerVaultTarget.')
 output vaultIdentityClientId string = useVault ? vaultIdentity!.properties.clientId : ''
 
 @description('The Key Vault\'s URI: publish.vaultUrl of policy targets that publish their tokens.')
@@ -406,8 +430,8 @@ output keyVaultUri string = vault.properties.vaultUri
 @description('The Key Vault\'s name (deploy.sh adds the first cache key version to it).')
 output keyVaultName string = vault.name
 
-@description('The secret whose versions hold the shared tier\'s keys (TOKEN_CACHE_KEY_SECRET_URL).')
-output cacheKeySecretName string = cacheKeySecretName
+@description('The secret whose versions hold the shared tier\'s keys (TOKEN_CACHE_KEY_SECRET_URL); empty when that setting is not set, and then deploy.sh adds no key.')
+output cacheKeySecretName string = useCacheKeySecret ? cacheKeySecretName : ''
 
 @description('The host identity\'s principal id (storage, Key Vault references, telemetry).')
 output hostIdentityPrincipalId string = hostIdentity.properties.principalId

@@ -9,15 +9,20 @@ param brokerAudience = 'https://broker.example.com'
 // The policy travels in the package (node infra/package.mjs --policy policy.json).
 param brokerPolicyFile = '/home/site/wwwroot/policy.json'
 
-// The policy must hold a target of this name: tenant = the output tenantId, clientId = the output
-// vaultIdentityClientId, scopes ["https://vault.azure.net/.default"], source = how the broker gets its
-// own assertion (infra/README.md, "The broker's own assertion").
-param brokerVaultTarget = 'broker-vault'
+// Empty: no Key Vault access (no publish, and no key for the shared cache tier). On Azure the vault target
+// must be an app registration, never a managed identity (AADSTS700222): name here a policy target for an
+// app registration of this tenant, federated with the outputs brokerCredentialIssuer and
+// brokerIdentityPrincipalId (infra/azure/federate-app.sh), scopes ["https://vault.azure.net/.default"],
+// "source": "managedIdentity", and put its service principal's object id in secretsOfficerPrincipalIds
+// (infra/README.md, "The broker's own assertion").
+param brokerVaultTarget = ''
 
-// Who the vault identity trusts: the broker's own platform identity, one entry per source in use.
+// Only for a broker running outside Azure (GCP, AWS) that uses this vault: a non-empty brokerVaultTarget also
+// creates the vault identity (output vaultIdentityClientId, that target's clientId), which trusts these
+// entries. Ignored while brokerVaultTarget is empty; a broker on Azure needs none.
 param brokerFederatedCredentials = [
   {
-    // gcpMetadata: infra/gcp/broker.sh prints the service account's unique id.
+    // gcpMetadata: `infra/gcp/service-accounts.sh broker <project> [name]` prints the service account's unique id.
     name: 'gcp-token-broker'
     issuer: 'https://accounts.google.com'
     subject: '<broker service account unique id>'
@@ -40,7 +45,9 @@ param brokerSettings = {
   TOKEN_REFRESH_SCHEDULE: '0 */5 * * * *'
 }
 
-// The deploying user's or pipeline's object id, so deploy.sh may add the first cache key version.
+// Key Vault Secrets Officer: on Azure, the vault target app registration's service principal object id;
+// operators who rotate the cache key. deploy.sh grants the deploying principal separately
+// (deployerPrincipalId), so this list is kept as written here.
 param secretsOfficerPrincipalIds = []
 
 param functionAppPublicNetworkAccess = 'Enabled'

@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,13 +20,27 @@ import { PackageError, packageBundle } from '../../../infra/package.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
+/** What a central directory header (APPNOTE 4.3.12) and its local header say about one entry. */
+interface ZipEntry {
+  data: Buffer;
+  /** Version made by: the high byte is the host system (3 = Unix, APPNOTE 4.4.2). */
+  madeBy: number;
+  /** MS-DOS time and date (APPNOTE 4.4.6), in the central and the local header. */
+  time: number;
+  date: number;
+  localTime: number;
+  localDate: number;
+  /** External file attributes: on Unix, the mode in the high 16 bits. */
+  attrs: number;
+}
+
 /** Reads a zip through its central directory (APPNOTE 4.3.16, 4.3.12, 4.3.7): written apart from the packager. */
-function readZip(archive: Buffer): Map<string, Buffer> {
+function readZipEntries(archive: Buffer): Map<string, ZipEntry> {
   const end = archive.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   expect(end).toBeGreaterThanOrEqual(0);
   const count = archive.readUInt16LE(end + 10);
   let at = archive.readUInt32LE(end + 16);
-  const files = new Map<string, Buffer>();
+  const files = new Map<string, ZipEntry>();
   for (let i = 0; i < count; i++) {
     expect(archive.readUInt32LE(at)).toBe(0x02014b50);
     const method = archive.readUInt16LE(at + 10);
@@ -42,10 +57,33 @@ function readZip(archive: Buffer): Map<string, Buffer> {
     const data = method === 8 ? inflateRawSync(body) : Buffer.from(body);
     expect([0, 8]).toContain(method);
     expect(data.length).toBe(size);
-    files.set(name, data);
+    files.set(name, {
+      data,
+      madeBy: archive.readUInt16LE(at + 4),
+      time: archive.readUInt16LE(at + 12),
+      date: archive.readUInt16LE(at + 14),
+      localTime: archive.readUInt16LE(local + 10),
+      localDate: archive.readUInt16LE(local + 12),
+      attrs: archive.readUInt32LE(at + 38),
+    });
     at += 46 + nameLength + extra + comment;
   }
   return files;
+}
+
+/** The zip's files and their contents. */
+function readZip(archive: Buffer): Map<string, Buffer> {
+  return new Map([...readZipEntries(archive)].map(([name, entry]) => [name, entry.data]));
+}
+
+/** The error `act` throws (it must throw). */
+function thrown(act: () => unknown): unknown {
+  try {
+    act();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a refusal');
 }
 
 const hasUnzip = (() => {
@@ -97,26 +135,62 @@ describe('infra/package.mjs', () => {
     expect(read.get('policy.json')?.toString()).toBe('{"version":1,"targets":{},"rules":[]}');
     expect(result.entries).toHaveLength(Object.keys(files).length + 1);
     expect(result.bytes).toBe(readFileSync(out).length);
-    // The same bundle gives the same archive, byte for byte.
-    const again = join(work, 'out', 'again.zip');
-    packageBundle({ bundleDir, out: again, policyFile });
+  });
+
+  const minimal = {
+    'package.json': '{"main":"functions/*.js"}',
+    'host.json': '{}',
+    'functions/a.js': "import { readFileSync } from 'node:fs';\n",
+    'chunks/b.txt': 'b\n',
+  };
+
+  it('gives every entry the fixed time, Unix as its system and mode rw-r--r--, so a rebuild is byte-identical', () => {
+    const bundleDir = fakeBundle('reproducible', minimal);
+    const out = join(work, 'reproducible.zip');
+
+    packageBundle({ bundleDir, out });
+
+    const entries = readZipEntries(readFileSync(out));
+    expect(entries.size).toBe(Object.keys(minimal).length);
+    // package.mjs's FIXED_TIME, 2000-01-01 00:00 local time, in MS-DOS form: ((2000 - 1980) << 9) | (1 << 5) | 1.
+    const dosDate = (20 << 9) | (1 << 5) | 1;
+    for (const [name, entry] of entries) {
+      expect({ name, time: entry.time, date: entry.date }).toEqual({ name, time: 0, date: dosDate });
+      expect({ name, time: entry.localTime, date: entry.localDate }).toEqual({
+        name,
+        time: 0,
+        date: dosDate,
+      });
+      expect({ name, system: entry.madeBy >> 8 }).toEqual({ name, system: 3 });
+      expect({ name, attrs: entry.attrs }).toEqual({ name, attrs: (0o100644 << 16) >>> 0 });
+    }
+    const again = join(work, 'reproducible-again.zip');
+    packageBundle({ bundleDir, out: again });
     expect(readFileSync(again)).toEqual(readFileSync(out));
+  });
+
+  // Always runs: the test's own reader (readZip, written apart from fflate) is the check; unzip, when the
+  // machine has it, is an extra opinion, so a machine without it still runs this test and skips nothing.
+  it('writes a zip that an independent reader, and unzip where installed, read back whole', () => {
+    const bundleDir = fakeBundle('readable', { ...minimal, 'functions/a.js': `${'x();\n'.repeat(500)}` });
+    const out = join(work, 'readable.zip');
+
+    packageBundle({ bundleDir, out });
+
+    const read = readZip(readFileSync(out));
+    expect(read.get('functions/a.js')?.toString()).toBe('x();\n'.repeat(500));
+    expect(read.get('chunks/b.txt')?.toString()).toBe('b\n');
     if (hasUnzip) {
       execFileSync('unzip', ['-tq', out], { stdio: 'pipe' });
-      expect(execFileSync('unzip', ['-p', out, 'functions/token.js']).toString()).toBe(
-        files['functions/token.js'],
-      );
+      expect(execFileSync('unzip', ['-p', out, 'functions/a.js']).toString()).toBe('x();\n'.repeat(500));
     }
   });
 
   it('refuses a missing bundle with what to run', () => {
-    expect(() => packageBundle({ bundleDir: join(work, 'nowhere'), out: join(work, 'x.zip') })).toThrow(
-      PackageError,
-    );
-    expect(() => packageBundle({ bundleDir: join(work, 'nowhere'), out: join(work, 'x.zip') })).toThrow(
-      /no bundle at .*nowhere: run npm run build first/,
-    );
-    expect(existsSync(join(work, 'x.zip'))).toBe(false);
+    const error = thrown(() => packageBundle({ bundleDir: join(work, 'nowhere'), out: join(work, 'x.zip') }));
+
+    expect(error).toBeInstanceOf(PackageError);
+    expect((error as Error).message).toMatch(/no bundle at .*nowhere: run npm run build first/);
   });
 
   it.each([
@@ -126,6 +200,16 @@ describe('infra/package.mjs', () => {
       'no host.json',
       { 'package.json': '{"main":"functions/*.js"}', 'functions/a.js': '' },
       /host\.json is missing/,
+    ],
+    [
+      'no .js entry in functions/',
+      {
+        'package.json': '{"main":"functions/*.js"}',
+        'host.json': '{}',
+        'functions/a.js.map': '{}',
+        'functions/sub/b.js': '',
+      },
+      /functions\/ has no \.js entry: run npm run build/,
     ],
     [
       'an import the host does not provide',
@@ -139,6 +223,79 @@ describe('infra/package.mjs', () => {
   ])('refuses a bundle with %s', (name, files, message) => {
     const bundleDir = fakeBundle(`bad-${name.replaceAll(' ', '-')}`, files);
     expect(() => packageBundle({ bundleDir, out: join(work, `${name}.zip`) })).toThrow(message);
+  });
+
+  // esbuild writes static imports, its __require() of externals, bare side-effect imports and import().
+  it.each([
+    ['__require()', "const x = __require('left-pad');\n"],
+    ['a bare import', "import 'left-pad';\n"],
+    ['a dynamic import()', "const x = await import('left-pad');\n"],
+  ])('refuses a package the bundle reaches through %s', (_, code) => {
+    const bundleDir = fakeBundle(`scan-${_.replace(/\W/g, '')}`, { ...minimal, 'functions/a.js': code });
+
+    expect(() => packageBundle({ bundleDir, out: join(work, 'scan.zip') })).toThrow(
+      /does not provide: left-pad \(imported by functions\/a\.js\)/,
+    );
+  });
+
+  it('takes Node built-ins, with or without node:, and the host-provided package as available', () => {
+    const bundleDir = fakeBundle('builtins', {
+      ...minimal,
+      'functions/a.js': [
+        "import { readFileSync } from 'node:fs';",
+        "import fs from 'fs';",
+        "import 'node:crypto';",
+        "const path = __require('path');",
+        "const core = __require('@azure/functions-core');",
+        "const zlib = await import('node:zlib');",
+        '',
+      ].join('\n'),
+    });
+    const out = join(work, 'builtins.zip');
+
+    packageBundle({ bundleDir, out });
+
+    expect([...readZip(readFileSync(out)).keys()]).toContain('functions/a.js');
+  });
+
+  it('refuses to write the zip inside the bundle, and writes nothing there', () => {
+    const bundleDir = fakeBundle('out-inside', minimal);
+    const out = join(bundleDir, 'broker.zip');
+
+    expect(() => packageBundle({ bundleDir, out })).toThrow('the zip must not be written inside the bundle');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses a symbolic link in the bundle', () => {
+    const bundleDir = fakeBundle('symlink', minimal);
+    symlinkSync(join(bundleDir, 'host.json'), join(bundleDir, 'chunks', 'link.json'));
+
+    expect(() => packageBundle({ bundleDir, out: join(work, 'symlink.zip') })).toThrow(
+      /chunks\/link\.json is a symbolic link: the bundle holds none/,
+    );
+  });
+
+  it.each([
+    [
+      'a bundle that already holds policy.json',
+      'policy-twice',
+      { 'policy.json': '{}' },
+      '{}',
+      /already holds a policy\.json/,
+    ],
+    [
+      'a policy that is not JSON',
+      'policy-bad',
+      {},
+      '{"version":1,',
+      /policy-bad\.json is missing or not JSON/,
+    ],
+  ])('refuses %s', (_, name, extra, policy, message) => {
+    const bundleDir = fakeBundle(name, { ...minimal, ...extra });
+    const policyFile = join(work, `${name}.json`);
+    writeFileSync(policyFile, policy);
+
+    expect(() => packageBundle({ bundleDir, out: join(work, `${name}.zip`), policyFile })).toThrow(message);
   });
 
   it('accepts an import the bundle carries in its own node_modules', () => {
@@ -220,6 +377,7 @@ const HOST_SETTINGS = [
 
 describe('infra/azure/main.bicep', () => {
   const bicep = readFileSync(join(ROOT, 'infra', 'azure', 'main.bicep'), 'utf8');
+  const deploy = readFileSync(join(ROOT, 'infra', 'azure', 'deploy.sh'), 'utf8');
   const documented = readmeSettings();
 
   it('reads the README table', () => {
@@ -229,7 +387,7 @@ describe('infra/azure/main.bicep', () => {
 
   it('sets only broker settings that the README documents, and the host settings apart', () => {
     const host = bicepSettingNames(bicep, /^var hostSettings = /gm);
-    const broker = bicepSettingNames(bicep, /^var broker\w*Settings = |^var sharedCacheSettings = /gm);
+    const broker = bicepSettingNames(bicep, /^var broker\w*Settings = |^var sharedCache\w*Settings = /gm);
 
     expect(host.sort()).toEqual([...HOST_SETTINGS].sort());
     expect(broker).toEqual(
@@ -239,10 +397,16 @@ describe('infra/azure/main.bicep', () => {
     // Every settings variable is one of the two kinds above, and all of them reach the app.
     const variables = [...bicep.matchAll(/^var (\w+Settings) = (?!union\()/gm)].map((match) => match[1]);
     expect(variables.sort()).toEqual(
-      ['brokerCoreSettings', 'brokerVaultSettings', 'hostSettings', 'sharedCacheSettings'].sort(),
+      [
+        'brokerCoreSettings',
+        'brokerVaultSettings',
+        'hostSettings',
+        'sharedCacheKeySettings',
+        'sharedCacheSettings',
+      ].sort(),
     );
     expect(bicep).toMatch(
-      /var appSettings = union\(hostSettings, brokerCoreSettings, brokerVaultSettings, sharedCacheSettings, brokerSettings\)/,
+      /var appSettings = union\(hostSettings, brokerCoreSettings, brokerVaultSettings, sharedCacheSettings, sharedCacheKeySettings, brokerSettings\)/,
     );
     // Flex Consumption takes the runtime from functionAppConfig; these app settings are refused there.
     expect(bicep).not.toMatch(
@@ -265,11 +429,37 @@ describe('infra/azure/main.bicep', () => {
     );
   });
 
+  it('sets TOKEN_CACHE_KEY_SECRET_URL only with a vault target and the shared tier, and tells deploy.sh so', () => {
+    expect(bicep).toMatch(/^var useCacheKeySecret = useVault && enableSharedCache$/m);
+    expect(bicep).toMatch(/^var sharedCacheKeySettings = useCacheKeySecret\n/m);
+    expect(bicep.match(/TOKEN_CACHE_KEY_SECRET_URL: /g)).toHaveLength(1);
+    expect(bicep).toMatch(/output cacheKeySecretName string = useCacheKeySecret \? cacheKeySecretName : ''/);
+    expect(deploy).toMatch(/key_secret="\$\(output cacheKeySecretName\)"/);
+    expect(deploy).toMatch(/&& -n "\$key_secret" \]\]; then/);
+  });
+
+  it('grants the deployer through its own parameter, never replacing secretsOfficerPrincipalIds', () => {
+    expect(bicep).toMatch(/^param deployerPrincipalId string = ''$/m);
+    expect(deploy).toMatch(/"deployerPrincipalId=\$deployer"/);
+    expect(deploy).not.toMatch(/secretsOfficerPrincipalIds=/);
+  });
+
+  it('names only scripts that exist in its comments and descriptions', () => {
+    const params = readFileSync(join(ROOT, 'infra', 'azure', 'main.bicepparam'), 'utf8');
+    const scripts = [...`${bicep}\n${params}`.matchAll(/infra\/[\w/.-]+\.sh/g)].map((match) => match[0]);
+    expect(scripts).toContain('infra/gcp/service-accounts.sh');
+    expect(scripts.filter((script) => !existsSync(join(ROOT, script)))).toEqual([]);
+  });
+
   it('runs Node 24 on Flex Consumption, https only, TLS 1.2, without shared key on the host storage', () => {
     expect(bicep).toMatch(/runtime: \{\s*name: 'node'\s*version: '24'\s*\}/);
     expect(bicep).toMatch(/sku: \{ tier: 'FlexConsumption', name: 'FC1' \}/);
-    expect(bicep).toMatch(/httpsOnly: true/);
-    expect(bicep).toMatch(/minTlsVersion: '1\.2'/);
+    const functionApp = bicep.slice(
+      bicep.indexOf('resource functionApp '),
+      bicep.indexOf('resource ftpBasicAuth '),
+    );
+    expect(functionApp).toMatch(/httpsOnly: true/);
+    expect(functionApp).toMatch(/\sminTlsVersion: '1\.2'/);
     expect(bicep).toMatch(/enableRbacAuthorization: true/);
     const hostStorage = bicep.slice(
       bicep.indexOf('resource hostStorage '),
