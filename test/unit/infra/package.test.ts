@@ -414,6 +414,21 @@ describe('infra/azure/main.bicep', () => {
     );
   });
 
+  it('names no setting the README marks as a secret, in the template or its example parameters', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const secrets = [...readme.matchAll(/^\| `([A-Za-z_][A-Za-z0-9_]*)` \|[^|\n]*\| \*\*Secret\.\*\*/gm)].map(
+      (match) => match[1] as string,
+    );
+    const params = readFileSync(join(ROOT, 'infra', 'azure', 'main.bicepparam'), 'utf8');
+
+    expect(secrets).toEqual(expect.arrayContaining(['TOKEN_CACHE_KEYS', 'IDENTITY_HEADER']));
+    // As a setting (`NAME: value`); a comment may name one.
+    for (const name of secrets) {
+      expect(bicep).not.toMatch(new RegExp(`\\b${name}\\s*:`));
+      expect(params).not.toMatch(new RegExp(`\\b${name}\\s*:`));
+    }
+  });
+
   it('names only documented settings in the example parameters', () => {
     const params = readFileSync(join(ROOT, 'infra', 'azure', 'main.bicepparam'), 'utf8');
     const names = bicepSettingNames(params, /^param brokerSettings = /gm);
