@@ -5,6 +5,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import type { Clock } from '../clock.js';
 import { BrokerError } from '../errors.js';
+import { readCapped } from '../peerAnswer.js';
 import { checkSignedRequest } from './awsSignedRequest.js';
 import type { AwsIamPrincipal, SignedRequestVerifier, VerifiedCaller } from './callerVerifier.js';
 
@@ -55,14 +56,6 @@ const unavailable = (why: string, retryAfterSeconds = 5, cause?: unknown): Broke
     retryAfterSeconds,
     detail: { reason: 'caller_verifier_unavailable' },
   });
-
-/** Reads at most MAX_ANSWER_BYTES of the answer; a longer one is not STS's. */
-async function readAnswer(response: Response): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_ANSWER_BYTES) return undefined;
-  const text = await response.text();
-  return Buffer.byteLength(text) > MAX_ANSWER_BYTES ? undefined : text;
-}
 
 /** Types STS's GetCallerIdentity answer; refuses principals other than role sessions and users. */
 function principalOf(answer: string): AwsIamPrincipal {
@@ -152,7 +145,13 @@ export function createAwsIamVerifier(options: AwsIamVerifierOptions): SignedRequ
         await response.body?.cancel();
         throw unavailable('answered with a redirect, which the broker does not follow');
       }
-      const answer = await readAnswer(response).catch(() => undefined);
+      // At most MAX_ANSWER_BYTES of the answer; a longer one is not STS's.
+      let answer: string | undefined;
+      try {
+        answer = await readCapped(response, MAX_ANSWER_BYTES);
+      } catch (error) {
+        throw unavailable('broke off its answer to the signed request', 5, error);
+      }
       if (response.status !== 200)
         throw refusalOf(response.status, answer, response.headers.get('retry-after'));
       if (answer === undefined) throw unavailable('answered with a body too large to be an identity');

@@ -3,6 +3,7 @@
 // cache (tokenCache.ts), so this is a plain fetch rather than msal (perf-reliability.md §2.6, §5).
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import { readCapped } from '../peerAnswer.js';
 
 export interface EntraTokenRequest {
   tenant: string;
@@ -58,6 +59,12 @@ export interface EntraClientOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * Entra's answers are a few KiB (an access token with its claims, or an error with a description); one
+ * longer than this is not read past it, and is treated as malformed.
+ */
+const MAX_ANSWER_BYTES = 256 * 1024;
+
 const successSchema = z.object({
   token_type: z.string().regex(/^bearer$/i),
   // v2 sends a number; accept a numeric string too (v1 shape, protocols.md §A.3).
@@ -84,7 +91,7 @@ export function createEntraClient(options: EntraClientOptions): EntraClient {
         client_assertion: request.assertion,
       });
       let response: Response;
-      let text: string;
+      let text: string | undefined;
       try {
         response = await doFetch(url, {
           method: 'POST',
@@ -93,19 +100,19 @@ export function createEntraClient(options: EntraClientOptions): EntraClient {
           redirect: 'error',
           signal: AbortSignal.timeout(options.timeoutMs),
         });
-        text = await response.text();
+        text = await readCapped(response, MAX_ANSWER_BYTES);
       } catch (error) {
         // The cause is a network or timeout error; it names no secret but is not shown to callers.
         throw new EntraError('unavailable', undefined, undefined, undefined, undefined, { cause: error });
       }
       if (response.ok) {
-        const parsed = successSchema.safeParse(parseJson(text));
+        const parsed = successSchema.safeParse(text === undefined ? undefined : parseJson(text));
         if (!parsed.success)
           throw new EntraError('unavailable', response.status, undefined, 'malformed_response', undefined);
         return { accessToken: parsed.data.access_token, expiresAtMs: sentAt + parsed.data.expires_in * 1000 };
       }
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'), options);
-      const error = errorSchema.safeParse(parseJson(text));
+      const error = errorSchema.safeParse(text === undefined ? undefined : parseJson(text));
       const aadsts = error.success ? error.data.error_codes?.[0] : undefined;
       const oauthError = error.success ? error.data.error : undefined;
       if (response.status === 429)

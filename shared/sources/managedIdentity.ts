@@ -11,6 +11,7 @@
 // config.ts checked, and names neither that URL, the header nor any body or token in an error.
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
+import { readCapped } from '../peerAnswer.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export interface ManagedIdentitySourceOptions {
@@ -78,7 +79,7 @@ export function createManagedIdentitySource(options: ManagedIdentitySourceOption
 
   const fetchAssertion = async () => {
     let response: Response;
-    let text: string;
+    let text: string | undefined;
     try {
       response = await doFetch(url, {
         headers: { 'X-IDENTITY-HEADER': options.header, Accept: 'application/json' },
@@ -86,7 +87,7 @@ export function createManagedIdentitySource(options: ManagedIdentitySourceOption
         redirect: 'manual',
         signal: AbortSignal.timeout(options.timeoutMs),
       });
-      text = await response.text();
+      text = await readCapped(response, MAX_RESPONSE_BYTES);
     } catch (error) {
       const name = error instanceof Error ? error.name : '';
       if (name === 'TimeoutError' || name === 'AbortError')
@@ -103,10 +104,12 @@ export function createManagedIdentitySource(options: ManagedIdentitySourceOption
       const fix = FIXES[response.status];
       throw fail(`the managed identity endpoint answered HTTP ${response.status}${fix ? `: ${fix}` : ''}`);
     }
+    if (text === undefined)
+      throw fail(`the managed identity endpoint answered with more than ${MAX_RESPONSE_BYTES} bytes`);
     // JSON.parse's SyntaxError quotes the text, which may hold the token: it is never kept as a cause.
     let body: unknown;
     try {
-      body = text.length <= MAX_RESPONSE_BYTES ? JSON.parse(text) : undefined;
+      body = JSON.parse(text);
     } catch {
       body = undefined;
     }

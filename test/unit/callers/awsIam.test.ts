@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsIamVerifier } from '../../../shared/callers/awsIam.js';
 import { createAwsSubjectToken } from '../../../shared/client/awsSubjectToken.js';
 import { toWireError } from '../../../shared/errors.js';
+import { type EndlessAnswer, endlessAnswer } from '../../helpers/endlessAnswer.js';
 
 const AUDIENCE = 'https://broker.example.com';
 const STS = 'https://sts.eu-west-1.amazonaws.com';
@@ -32,7 +33,14 @@ const fakeFetch: typeof fetch = async (url, init) => {
 };
 afterEach(() => {
   sent = [];
+  lastEndless = undefined;
 });
+/** The last endless answer made (endless()), to see how much of it was read. */
+let lastEndless: EndlessAnswer | undefined;
+const endless = () => {
+  lastEndless = endlessAnswer();
+  return lastEndless;
+};
 
 const verifier = () =>
   createAwsIamVerifier({
@@ -291,6 +299,26 @@ describe('aws-iam verifier', () => {
       'AWS STS answered with a body too large to be an identity; retry later.',
       '5',
     ],
+    [
+      'an answer that never ends',
+      () => endless().response,
+      'AWS STS answered with a body too large to be an identity; retry later.',
+      '5',
+    ],
+    [
+      'an answer that breaks off',
+      () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('<GetCallerIdentityResponse>'));
+              controller.error(new TypeError('terminated'));
+            },
+          }),
+        ),
+      'AWS STS broke off its answer to the signed request; retry later.',
+      '5',
+    ],
   ])('answers %s with a retryable 503, following nothing', async (_name, make, description, retryAfter) => {
     answer = make as () => Response;
 
@@ -300,6 +328,10 @@ describe('aws-iam verifier', () => {
       retryAfter,
     });
     expect(sent).toHaveLength(1);
+    if (_name === 'an answer that never ends') {
+      expect(lastEndless?.cancelled).toBe(true);
+      expect(lastEndless?.bytesRead).toBeLessThanOrEqual(16_384 + 2 * 4096);
+    }
   });
 
   it.each([

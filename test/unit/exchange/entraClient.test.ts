@@ -1,6 +1,7 @@
 // The Entra client: the exact request it sends, strict parsing, and failure kinds without bodies.
 import { describe, expect, it } from 'vitest';
 import { createEntraClient, EntraError, parseRetryAfter } from '../../../shared/exchange/entraClient.js';
+import { type EndlessAnswer, endlessAnswer } from '../../helpers/endlessAnswer.js';
 
 const NOW = 1_700_000_000_000;
 const clock = { now: () => NOW };
@@ -103,6 +104,33 @@ describe('createEntraClient', () => {
   ])('maps HTTP %i to a retryable failure', async (status, body, headers, expected) => {
     expect(await failure(client(status, body, headers).entra.requestToken(REQUEST))).toMatchObject(expected);
   });
+
+  it.each([200, 400])(
+    'reads an endless answer (HTTP %i) only to 256 KiB and treats it as unavailable',
+    async (status) => {
+      let answer: EndlessAnswer | undefined;
+      const entra = createEntraClient({
+        authorityHost: 'https://login.example',
+        timeoutMs: 1000,
+        retryAfterMaxSeconds: 3600,
+        clock,
+        fetch: (async () => {
+          answer = endlessAnswer(status);
+          return answer.response;
+        }) as typeof fetch,
+      });
+
+      const error = await failure(entra.requestToken(REQUEST));
+
+      expect(error).toMatchObject(
+        status === 200
+          ? { kind: 'unavailable', status: 200, oauthError: 'malformed_response' }
+          : { kind: 'refused', status: 400, aadsts: undefined, oauthError: undefined },
+      );
+      expect(answer?.cancelled).toBe(true);
+      expect(answer?.bytesRead).toBeLessThanOrEqual(256 * 1024 + 2 * 4096);
+    },
+  );
 
   it('maps a network failure to unavailable', async () => {
     const entra = createEntraClient({

@@ -17,6 +17,7 @@ import {
   type ManagedIdentitySourceOptions,
 } from '../../../shared/sources/managedIdentity.js';
 import { SourceError } from '../../../shared/sources/tokenSource.js';
+import { endlessAnswer } from '../../helpers/endlessAnswer.js';
 
 const TENANT = 'c0a7e8d2-5b1f-4e3a-9d6c-2f8b7a1e4c30';
 const IDENTITY = {
@@ -258,6 +259,19 @@ describe('managedIdentity source', () => {
     const text = errorText(error);
     expect(text).not.toContain('canary');
     expect(text).not.toContain('eyJzdWIi');
+  });
+
+  it('reads an endless answer only to 64 KiB, and refuses it', async () => {
+    const answer = endlessAnswer();
+    const source = createManagedIdentitySource(
+      options({ fetch: (async () => answer.response) as typeof fetch }),
+    );
+
+    const error = await failure(source);
+
+    expect(error.reason).toBe('the managed identity endpoint answered with more than 65536 bytes');
+    expect(answer.cancelled).toBe(true);
+    expect(answer.bytesRead).toBeLessThanOrEqual(64 * 1024 + 2 * 4096);
   });
 
   it.each([302, 307])(
