@@ -41,6 +41,11 @@ export const LOG_EVENTS = {
 } as const satisfies Record<string, readonly string[]>;
 
 export type LogEvent = keyof typeof LOG_EVENTS;
+
+/** Each event's allow-list as a set: a line with a dozen fields is written on every request. */
+const ALLOWED_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
+  Object.entries(LOG_EVENTS).map(([event, fields]) => [event, new Set<string>(fields)]),
+);
 export type LogFields<E extends LogEvent> = Partial<
   Record<(typeof LOG_EVENTS)[E][number], string | number | boolean | readonly string[]>
 >;
@@ -74,10 +79,10 @@ export function logEvent<E extends LogEvent>(
   event: E,
   fields: LogFields<E>,
 ): void {
-  const allowed: readonly string[] = LOG_EVENTS[event];
+  const allowed = ALLOWED_FIELDS.get(event) as ReadonlySet<string>;
   const line: Record<string, unknown> = { event };
-  for (const [key, value] of Object.entries(fields)) {
-    if (allowed.includes(key)) line[key] = value;
+  for (const key of Object.keys(fields)) {
+    if (allowed.has(key)) line[key] = fields[key as keyof typeof fields];
   }
   target[level](toLogLine(line));
 }

@@ -62,6 +62,8 @@ interface Entry<T> {
 
 export class TokenCache<T extends Expiring> {
   readonly #entries = new Map<string, Entry<T>>();
+  /** The key touched last and its entry, which is then the last in `#entries` (most recently used). */
+  #last: { key: string; entry: Entry<T> } | undefined;
   readonly #random: () => number;
 
   constructor(readonly options: TokenCacheOptions) {
@@ -183,9 +185,13 @@ export class TokenCache<T extends Expiring> {
 
   /** Moves `key` to the most-recent end, creating it; evicts the least recently used idle entries past the cap. */
   #touch(key: string): Entry<T> {
+    // A key used again before any other is already the most recent: most requests ask for one target.
+    const last = this.#last;
+    if (last !== undefined && last.key === key && this.#entries.get(key) === last.entry) return last.entry;
     const entry: Entry<T> = this.#entries.get(key) ?? { failures: 0 };
     this.#entries.delete(key);
     this.#entries.set(key, entry);
+    this.#last = { key, entry };
     if (this.#entries.size > this.options.maxEntries) {
       // An entry with a fetch in flight stays, or a second fetch for it would start (single flight).
       for (const [candidate, value] of this.#entries) {

@@ -197,4 +197,19 @@ describe('TokenCache', () => {
     expect((await cache.get('a', immediate('a3'))).token.accessToken).toBe('a');
     expect((await cache.get('b', immediate('b2'))).from).toBe('miss');
   });
+
+  it('keeps a key asked for several times in a row the most recent, and one evicted meanwhile a miss', async () => {
+    const { cache, token } = setup(2);
+    const immediate = (name: string) => () => Promise.resolve(token(name));
+    await cache.get('a', immediate('a'));
+    await cache.get('b', immediate('b'));
+    for (let i = 0; i < 3; i++) await cache.get('a', immediate('a-again'));
+    await cache.get('c', immediate('c'));
+    await cache.get('c', immediate('c-again'));
+    await cache.get('d', immediate('d')); // evicts a, the least recent after c
+
+    expect((await cache.get('b', immediate('b2'))).from).toBe('miss');
+    expect((await cache.get('b', immediate('b3'))).token.accessToken).toBe('b2');
+    expect((await cache.get('a', immediate('a2'))).token.accessToken).toBe('a2');
+  });
 });
