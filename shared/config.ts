@@ -210,12 +210,22 @@ export type AwsSourceSettings =
       flow: CognitoFlow;
     };
 
+/**
+ * `need(name, why)`: true when the variable is set; otherwise adds "NAME is required: why" to `problems`
+ * and returns false, so a source's settings report every missing variable at once.
+ */
+function requiredIn(config: BrokerConfig, problems: string[]) {
+  return (name: keyof BrokerConfig, why: string): boolean => {
+    if (config[name] !== undefined) return true;
+    problems.push(`${name} is required: ${why}`);
+    return false;
+  };
+}
+
 /** The AWS source's settings, checked together; throws ConfigError naming each missing variable. */
 export function awsSourceSettings(config: BrokerConfig): AwsSourceSettings {
   const problems: string[] = [];
-  const need = (name: keyof BrokerConfig, why: string) => {
-    if (config[name] === undefined) problems.push(`${name} is required: ${why}`);
-  };
+  const need = requiredIn(config, problems);
   need('AWS_TOKEN_SOURCE', 'a policy target uses source "aws"; choose cognito or webIdentity');
   need('AWS_REGION', 'the AWS token source calls a regional endpoint');
   if (config.AWS_TOKEN_SOURCE === 'cognito') {
@@ -267,31 +277,34 @@ const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 /** The managedIdentity source's settings, checked together; throws ConfigError naming each problem. */
 export function managedIdentitySettings(config: BrokerConfig): ManagedIdentitySettings {
   const problems: string[] = [];
+  const need = requiredIn(config, problems);
   const used = 'a policy target uses source "managedIdentity"';
   const {
     IDENTITY_ENDPOINT: endpoint,
     IDENTITY_HEADER: header,
     MANAGED_IDENTITY_CLIENT_ID: clientId,
   } = config;
-  if (endpoint === undefined)
-    problems.push(
-      `IDENTITY_ENDPOINT is required: ${used}; App Service and Azure Functions set it when a managed identity is assigned to the app`,
-    );
-  else {
-    const problem = identityEndpointProblem(endpoint);
+  if (
+    need(
+      'IDENTITY_ENDPOINT',
+      `${used}; App Service and Azure Functions set it when a managed identity is assigned to the app`,
+    )
+  ) {
+    const problem = identityEndpointProblem(endpoint as string);
     if (problem !== undefined) problems.push(`IDENTITY_ENDPOINT ${problem}`);
   }
-  if (header === undefined)
-    problems.push(`IDENTITY_HEADER is required: ${used}; the platform sets it with IDENTITY_ENDPOINT`);
   // fetch refuses a header value with CR, LF or NUL and quotes it in its error; refused here, unshown.
-  else if (!VISIBLE_ASCII.test(header))
+  if (
+    need('IDENTITY_HEADER', `${used}; the platform sets it with IDENTITY_ENDPOINT`) &&
+    !VISIBLE_ASCII.test(header as string)
+  )
     problems.push(
       'IDENTITY_HEADER must be visible ASCII only (no spaces or control characters); its value is not shown',
     );
-  if (clientId === undefined)
-    problems.push(
-      `MANAGED_IDENTITY_CLIENT_ID is required: ${used}; the client id of the user-assigned identity whose token Entra accepts (a system-assigned identity cannot be a federated credential)`,
-    );
+  need(
+    'MANAGED_IDENTITY_CLIENT_ID',
+    `${used}; the client id of the user-assigned identity whose token Entra accepts (a system-assigned identity cannot be a federated credential)`,
+  );
   if (problems.length > 0) throw new ConfigError(problems);
   return { endpoint, header, clientId } as ManagedIdentitySettings;
 }
