@@ -14,6 +14,8 @@ const functions = ['health', 'token', 'refreshTokens'].map((name) => join(root, 
 
 rmSync(out, { recursive: true, force: true });
 await build({
+  // Paths in the output (and so the chunks' hashes) are relative to this, wherever the script runs from.
+  absWorkingDir: root,
   entryPoints: functions,
   bundle: true,
   platform: 'node',

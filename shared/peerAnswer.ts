@@ -3,6 +3,8 @@
 // chunked answer. Entra, AWS STS and the managed identity endpoint all answer a few KiB; anything much
 // longer is not their answer, so it is not read past the cap.
 
+const utf8 = new TextDecoder('utf-8');
+
 /**
  * The answer's text when it is at most `maxBytes` bytes; `undefined` when it is longer, in which case the
  * rest is not read and the body is cancelled. A failure while reading (a timeout, a reset) rejects as
@@ -29,5 +31,6 @@ export async function readCapped(response: Response, maxBytes: number): Promise<
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks, length).toString('utf8');
+  // As response.text() decodes: UTF-8, a leading byte order mark dropped, malformed bytes replaced.
+  return utf8.decode(Buffer.concat(chunks, length));
 }

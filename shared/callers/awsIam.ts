@@ -150,7 +150,10 @@ export function createAwsIamVerifier(options: AwsIamVerifierOptions): SignedRequ
       try {
         answer = await readCapped(response, MAX_ANSWER_BYTES);
       } catch (error) {
-        throw unavailable('broke off its answer to the signed request', 5, error);
+        // A refusal's status speaks for itself; only an answer meant to name the caller is reported as cut.
+        if (response.status === 200)
+          throw unavailable('broke off its answer to the signed request', 5, error);
+        answer = undefined;
       }
       if (response.status !== 200)
         throw refusalOf(response.status, answer, response.headers.get('retry-after'));

@@ -185,9 +185,11 @@ export class TokenCache<T extends Expiring> {
 
   /** Moves `key` to the most-recent end, creating it; evicts the least recently used idle entries past the cap. */
   #touch(key: string): Entry<T> {
-    // A key used again before any other is already the most recent: most requests ask for one target.
+    // A key used again before any other is already the most recent (only this method adds, reorders or
+    // removes entries, and never the key it touches): most requests ask for one target. Past maxEntries
+    // (entries kept for their fetches in flight), the slow path runs to evict.
     const last = this.#last;
-    if (last !== undefined && last.key === key && this.#entries.get(key) === last.entry) return last.entry;
+    if (last?.key === key && this.#entries.size <= this.options.maxEntries) return last.entry;
     const entry: Entry<T> = this.#entries.get(key) ?? { failures: 0 };
     this.#entries.delete(key);
     this.#entries.set(key, entry);

@@ -32,6 +32,15 @@ describe('readCapped', () => {
     expect(await readCapped(chunked([new Uint8Array(6), new Uint8Array(5)]), cap)).toBeUndefined();
   });
 
+  it.each([
+    ['a leading byte order mark', Buffer.from('\uFEFF{"access_token":"x"}', 'utf8')],
+    ['malformed UTF-8', Buffer.from([0x7b, 0xff, 0xc3, 0x28, 0x7d])],
+    ['plain JSON', Buffer.from('{"a":[1,2]}', 'utf8')],
+  ])('decodes %s exactly as response.text() does', async (_name, bytes) => {
+    const expected = await new Response(bytes).text();
+    expect(await readCapped(chunked([bytes.subarray(0, 2), bytes.subarray(2)]), 1024)).toBe(expected);
+  });
+
   it('answers "" for an answer without a body', async () => {
     expect(await readCapped(new Response(null, { status: 204 }), 10)).toBe('');
   });

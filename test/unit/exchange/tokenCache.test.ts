@@ -204,12 +204,28 @@ describe('TokenCache', () => {
     await cache.get('a', immediate('a'));
     await cache.get('b', immediate('b'));
     for (let i = 0; i < 3; i++) await cache.get('a', immediate('a-again'));
-    await cache.get('c', immediate('c'));
+    await cache.get('c', immediate('c')); // evicts b: a was asked for after it
+    expect((await cache.get('a', immediate('a-lost'))).from).toBe('hit');
     await cache.get('c', immediate('c-again'));
     await cache.get('d', immediate('d')); // evicts a, the least recent after c
 
     expect((await cache.get('b', immediate('b2'))).from).toBe('miss');
     expect((await cache.get('b', immediate('b3'))).token.accessToken).toBe('b2');
     expect((await cache.get('a', immediate('a2'))).token.accessToken).toBe('a2');
+  });
+
+  it('evicts down to maxEntries once a fetch in flight ends, while the same key is asked for again', async () => {
+    const { cache, fetcher, pending, token } = setup(1);
+    const immediate = (name: string) => () => Promise.resolve(token(name));
+    const a = cache.get('a', fetcher); // in flight: kept past maxEntries
+    await cache.get('b', immediate('b'));
+    expect(cache.size).toBe(2);
+    pending[0]?.resolve(token('a'));
+    await a;
+
+    await cache.get('b', immediate('b2'));
+
+    expect(cache.size).toBe(1);
+    expect((await cache.get('b', immediate('b3'))).token.accessToken).toBe('b');
   });
 });
