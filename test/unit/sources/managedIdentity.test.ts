@@ -261,6 +261,27 @@ describe('managedIdentity source', () => {
     expect(text).not.toContain('eyJzdWIi');
   });
 
+  it('gives up after its timeout when the answer stalls after its headers', async () => {
+    const stalling = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"access_token":"');
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = stalling.address() as AddressInfo;
+      const source = createManagedIdentitySource(
+        options({ endpoint: `http://127.0.0.1:${port}/msi/token`, timeoutMs: 200 }),
+      );
+
+      const error = await failure(source);
+
+      expect(error.reason).toBe('the managed identity endpoint did not answer within 200 ms');
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
+  });
+
   it('reads an endless answer only to 64 KiB, and refuses it', async () => {
     const answer = endlessAnswer();
     const source = createManagedIdentitySource(
