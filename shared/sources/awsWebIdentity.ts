@@ -3,7 +3,7 @@
 // credentials (the SDK's default chain). RS256 always: Entra refuses ES* assertions.
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Clock } from '../clock.js';
-import { describeAwsFailure } from './awsFailure.js';
+import { describeAwsFailure, safeAwsCause } from './awsFailure.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export interface AwsWebIdentitySourceOptions {
@@ -45,7 +45,7 @@ export function createAwsWebIdentitySource(options: AwsWebIdentitySourceOptions)
       ));
     } catch (error) {
       throw new SourceError(AWS_WEB_IDENTITY_SOURCE, describeAwsFailure('STS', error, FIXES), {
-        cause: error,
+        cause: safeAwsCause(error),
       });
     }
     if (!token) throw new SourceError(AWS_WEB_IDENTITY_SOURCE, 'STS answered without a token');

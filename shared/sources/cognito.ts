@@ -9,7 +9,7 @@ import {
   GetOpenIdTokenForDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import type { Clock } from '../clock.js';
-import { describeAwsFailure } from './awsFailure.js';
+import { describeAwsFailure, safeAwsCause } from './awsFailure.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export type CognitoFlow =
@@ -56,7 +56,9 @@ export function createCognitoSource(options: CognitoSourceOptions): TokenSource 
         abortSignal: AbortSignal.timeout(options.timeoutMs),
       }));
     } catch (error) {
-      throw new SourceError(COGNITO_SOURCE, describeAwsFailure('Cognito', error, FIXES), { cause: error });
+      throw new SourceError(COGNITO_SOURCE, describeAwsFailure('Cognito', error, FIXES), {
+        cause: safeAwsCause(error),
+      });
     }
     if (!token) throw new SourceError(COGNITO_SOURCE, 'Cognito answered without a token');
     return assertionFromJwt(COGNITO_SOURCE, token);

@@ -7,6 +7,7 @@ import { JwksUnavailableError } from '../../../shared/callers/jwksResolver.js';
 import { checkJwtShape } from '../../../shared/callers/jwtShape.js';
 import type { CachedCaller } from '../../../shared/callers/verifiedTokenCache.js';
 import { toWireError } from '../../../shared/errors.js';
+import { errorText } from '../../helpers/errorText.js';
 import { createTestSigner, rawJwt, type TestSigner } from '../../helpers/signer.js';
 
 const NOW = 1_800_000_000;
@@ -95,6 +96,22 @@ describe('google caller verifier', () => {
     await expect(
       createGoogleVerifier(options).verify(await signer.sign(claims({ iat: NOW - 3630, exp: NOW - 30 }))),
     ).resolves.toBeDefined();
+  });
+
+  it.each([
+    ['expired', { iat: NOW - 3700, exp: NOW - 61 }, 'ERR_JWT_EXPIRED'],
+    ['for another audience', { aud: 'https://other.example.com' }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['too old', { iat: NOW - 7300, exp: NOW + 100 }, 'ERR_JWT_EXPIRED'],
+  ])("keeps none of the caller's claims in the refusal of a token %s", async (_name, overrides, code) => {
+    const token = await signer.sign(claims({ ...overrides, hd: 'claims-canary.example.com' }));
+
+    const error = await createGoogleVerifier(options)
+      .verify(token)
+      .catch((e: unknown) => e);
+
+    // jose's error carries the decoded payload; only its name and code are kept.
+    expect((error as Error).cause).toMatchObject({ code });
+    expect(errorText(error)).not.toContain('claims-canary');
   });
 
   it.each([

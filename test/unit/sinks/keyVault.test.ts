@@ -2,9 +2,12 @@
 // the broker's clock (not the machine's), newest first, skipping disabled, expired, not-yet-valid and
 // malformed versions.
 import { randomBytes } from 'node:crypto';
+import { RestError } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
 import type { LogTarget } from '../../../shared/log.js';
 import { loadKeyringFromVault, type VaultAccess } from '../../../shared/sinks/keyVault.js';
+import { PublishError } from '../../../shared/sinks/publisher.js';
+import { errorText } from '../../helpers/errorText.js';
 
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2031, 0, 1);
@@ -65,5 +68,41 @@ describe('loadKeyringFromVault', () => {
     expect(read).toEqual(['newest', 'short', 'old']);
     expect(keyring.currentVersion).toBe('newest');
     expect(keyring.versions).toEqual(['newest', 'old']);
+  });
+
+  it("keeps none of the vault's request in the failure: not the secret sent, not the bearer token", async () => {
+    const refused = new RestError('Forbidden', {
+      statusCode: 403,
+      code: 'Forbidden',
+      // What the SDK's RestError holds: the request it failed on, with its body and Authorization header.
+      request: {
+        url: 'https://vault.example/secrets/cache-key',
+        method: 'PUT',
+        body: '{"value":"published-token-canary"}',
+        headers: { get: () => 'Bearer vault-bearer-canary', authorization: 'Bearer vault-bearer-canary' },
+      } as never,
+      response: { status: 403, bodyAsText: '{"error":"body-canary"}', headers: {} } as never,
+    });
+    const client = {
+      // biome-ignore lint/correctness/useYield: fails before yielding, as a refused vault does
+      async *listPropertiesOfSecretVersions() {
+        throw refused;
+      },
+    };
+    const access = { client: () => client, deadline: () => ({}) } as unknown as VaultAccess;
+
+    const error = await loadKeyringFromVault(
+      access,
+      'https://vault.example/secrets/token-cache-key',
+      silent,
+      {
+        now: () => NOW,
+      },
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as PublishError).reason).toBe('key_vault_denied');
+    expect((error as PublishError).cause).toEqual({ name: 'RestError', statusCode: 403, code: 'Forbidden' });
+    expect(errorText(error)).not.toContain('canary');
   });
 });

@@ -1,6 +1,8 @@
 // The AWS token sources over the real SDKs against the STS and Cognito stand-ins (issue 8): the
 // broker's own assertion from sts:GetWebIdentityToken and from both Cognito flows, fetched once while
 // fresh, and failures that name the fix but no URL, key or token.
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CognitoStandIn, startCognitoStandIn } from '../../../sandbox/aws/cognito.js';
@@ -10,6 +12,7 @@ import { createCertificateAuthority, trustCertificateAuthority } from '../../../
 import { createAwsWebIdentitySource } from '../../../shared/sources/awsWebIdentity.js';
 import { createCognitoSource } from '../../../shared/sources/cognito.js';
 import { SourceError } from '../../../shared/sources/tokenSource.js';
+import { errorText } from '../../helpers/errorText.js';
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '111122223333';
@@ -208,5 +211,92 @@ describe('cognito source', () => {
     await fetch(`${cognito.url}/admin/faults`, { method: 'DELETE' });
 
     expect((error as SourceError).reason).toBe('Cognito answered TooManyRequestsException (HTTP 400)');
+  });
+});
+
+describe('AWS sources facing a peer that quotes secrets', () => {
+  /** Runs `call` with the SDK's endpoint variable pointing at a plain HTTP server answering with `answer`. */
+  async function against(variable: string, answer: RequestListener, call: () => Promise<unknown>) {
+    const server = createServer(answer);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const saved = process.env[variable];
+    process.env[variable] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      return await call().catch((e: unknown) => e);
+    } finally {
+      if (saved === undefined) delete process.env[variable];
+      else process.env[variable] = saved;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+  const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJjYW5hcnkiOiJ3ZWItaWRlbnRpdHkifQ.c2lnbmF0dXJlLWNhbmFyeQ';
+
+  it('keeps none of an STS answer it could not parse, though it holds the token', async () => {
+    useCredentials(BROKER);
+    const error = await against(
+      'AWS_ENDPOINT_URL_STS',
+      (_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/xml' });
+        // A token inside XML the SDK cannot parse: it keeps the whole body on its error.
+        response.end(
+          `<GetWebIdentityTokenResponse><GetWebIdentityTokenResult><WebIdentityToken>${TOKEN}</WebIdentityToken><<`,
+        );
+      },
+      () =>
+        createAwsWebIdentitySource({
+          audience: 'api://AzureADTokenExchange',
+          region: REGION,
+          durationSeconds: 900,
+          timeoutMs: 5000,
+          clock,
+        }).getAssertion(),
+    );
+
+    expect(error).toBeInstanceOf(SourceError);
+    expect(errorText(error)).not.toContain(TOKEN.split('.')[1]);
+    expect(errorText(error)).not.toContain('c2lnbmF0dXJlLWNhbmFyeQ');
+  });
+
+  it("keeps none of Cognito's refusal message, which may quote what was signed", async () => {
+    useCredentials(BROKER);
+    const error = await against(
+      'AWS_ENDPOINT_URL_COGNITO_IDENTITY',
+      (_request, response) => {
+        response.writeHead(400, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': 'InvalidSignatureException',
+          'x-amzn-requestid': '7f2c1a9e-0b3d-4e5f-8a6b-1c2d3e4f5a6b',
+        });
+        response.end(
+          JSON.stringify({
+            __type: 'InvalidSignatureException',
+            message: `The canonical string should have been x-amz-security-token:${BROKER.sessionToken}-canary`,
+          }),
+        );
+      },
+      () =>
+        createCognitoSource({
+          region: REGION,
+          flow: {
+            kind: 'developer',
+            identityPoolId: POOL,
+            providerName: 'broker.test',
+            userId: 'broker',
+            tokenDurationSeconds: 900,
+          },
+          timeoutMs: 5000,
+          clock,
+        }).getAssertion(),
+    );
+
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).reason).toBe('Cognito answered InvalidSignatureException (HTTP 400)');
+    expect((error as SourceError).cause).toEqual({
+      name: 'InvalidSignatureException',
+      status: 400,
+      requestId: '7f2c1a9e-0b3d-4e5f-8a6b-1c2d3e4f5a6b',
+    });
+    expect(errorText(error)).not.toContain('canary');
   });
 });

@@ -18,6 +18,7 @@ import {
 } from '../../../shared/sources/managedIdentity.js';
 import { SourceError } from '../../../shared/sources/tokenSource.js';
 import { endlessAnswer } from '../../helpers/endlessAnswer.js';
+import { errorText } from '../../helpers/errorText.js';
 
 const TENANT = 'c0a7e8d2-5b1f-4e3a-9d6c-2f8b7a1e4c30';
 const IDENTITY = {
@@ -97,17 +98,6 @@ const options = (overrides: Partial<ManagedIdentitySourceOptions> = {}): Managed
   clock,
   ...overrides,
 });
-
-/** Everything an error could put in a log: its message, reason, and every cause's message and text. */
-function errorText(error: unknown): string {
-  const parts: string[] = [];
-  for (let current = error; current !== undefined && current !== null; ) {
-    parts.push(String(current), JSON.stringify(current) ?? '');
-    if (current instanceof Error) parts.push(current.message, current.stack ?? '');
-    current = (current as { cause?: unknown }).cause;
-  }
-  return parts.join('\n');
-}
 
 const failure = async (source: ReturnType<typeof createManagedIdentitySource>) => {
   const error = await source.getAssertion().catch((e: unknown) => e);
