@@ -55,9 +55,15 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 class StorageFailure extends Error {
   constructor(
     readonly operation: string,
-    cause: unknown,
+    error: unknown,
   ) {
-    super(`shared cache storage failed on ${operation}`, { cause });
+    // Only the error's name and status: a storage RestError holds the request it failed on, with the
+    // sealed token it was writing and its Authorization header.
+    const name = error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'Error';
+    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+    super(`shared cache storage failed on ${operation}`, {
+      cause: typeof statusCode === 'number' ? { name, statusCode } : { name },
+    });
     this.name = 'StorageFailure';
   }
 }
