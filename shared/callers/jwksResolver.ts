@@ -1,16 +1,21 @@
 // Resolves a caller token's signing key from one issuer's JWKS URL (from configuration, never from
 // the token). jose's remote set caches and single-flights fetches; this wrapper adds stale-if-error:
 // when the JWKS endpoint is down past jose's cache age, known keys keep verifying (perf §2.7, §4.2 E7).
+// While the endpoint fails, it is asked again only after a pause, with or without a set to fall back on,
+// and its answer is read to a cap.
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   type ExportedJWKSCache,
   errors,
+  type FetchImplementation,
   type JWKSCacheInput,
   type JWTVerifyGetKey,
   jwksCache,
 } from 'jose';
 import type { Clock } from '../clock.js';
+import { readCapped } from '../peerAnswer.js';
 
 export interface JwksResolverOptions {
   /** Age after which jose refetches the set, in milliseconds. */
@@ -38,6 +43,37 @@ const isFetchFailure = (error: unknown): boolean =>
   (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC') ||
   (error instanceof TypeError && error.message === 'fetch failed');
 
+/** An issuer's key set is a few KiB with a handful of keys; one past these is refused, not parsed. */
+export const JWKS_LIMITS = { bytes: 256 * 1024, keys: 100 } as const;
+
+/** Without a set to fall back on, a failed endpoint is asked again after this pause at most. */
+const NO_SET_RETRY_MS = 5_000;
+
+/**
+ * jose's fetch with a cap: jose reads the answer whole (`response.json()`), and every key of a set is
+ * looked through on each verification. A 200 within the limits is handed to jose as read; any other
+ * status is handed over unread, for jose to refuse.
+ */
+const cappedFetch: FetchImplementation = async (url, init) => {
+  const response = await fetch(url, init);
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    return response;
+  }
+  const text = await readCapped(response, JWKS_LIMITS.bytes);
+  if (text === undefined)
+    throw new errors.JWKSInvalid(`the JSON Web Key Set is larger than ${JWKS_LIMITS.bytes} bytes`);
+  let keys: unknown;
+  try {
+    keys = (JSON.parse(text) as { keys?: unknown } | null)?.keys;
+  } catch {
+    keys = undefined; // jose reports the JSON itself
+  }
+  if (Array.isArray(keys) && keys.length > JWKS_LIMITS.keys)
+    throw new errors.JWKSInvalid(`the JSON Web Key Set has more than ${JWKS_LIMITS.keys} keys`);
+  return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+};
+
 /** A jose key resolver for one JWKS URL, with stale-if-error and a retry backoff during outages. */
 export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): JWTVerifyGetKey {
   // jose writes each successfully fetched set and its fetch time here.
@@ -47,9 +83,12 @@ export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): 
     cooldownDuration: options.cooldownMs,
     timeoutDuration: options.timeoutMs,
     [jwksCache]: fetched as JWKSCacheInput,
+    [customFetch]: cappedFetch,
   });
   let lastGood: { fetchedAt: number; resolve: JWTVerifyGetKey } | undefined;
+  /** After a failed fetch: no fetch before this time. */
   let retryAt = 0;
+  let lastFailure: unknown;
 
   /** The last successfully fetched set, rebuilt only when jose fetched a new one. */
   const lastGoodSet = () => {
@@ -59,19 +98,28 @@ export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): 
     return lastGood;
   };
 
+  /** The last good set while it is young enough to stand in for the endpoint. */
+  const usable = (now: number) => {
+    const set = lastGoodSet();
+    return set && now - set.fetchedAt <= options.staleMaxAgeMs ? set : undefined;
+  };
+
   return async (header, token) => {
     const now = options.clock.now();
-    const stale = lastGoodSet();
-    if (stale && now < retryAt && now - stale.fetchedAt <= options.staleMaxAgeMs)
-      return stale.resolve(header, token);
+    if (now < retryAt) {
+      // The endpoint failed a moment ago: it is not asked again, whatever the caller sends.
+      const stale = usable(now);
+      if (stale) return stale.resolve(header, token);
+      throw new JwksUnavailableError({ cause: lastFailure });
+    }
     try {
       return await remote(header, token);
     } catch (error) {
       if (!isFetchFailure(error)) throw error;
-      const fallback = lastGoodSet();
-      if (!fallback || now - fallback.fetchedAt > options.staleMaxAgeMs)
-        throw new JwksUnavailableError({ cause: error });
-      retryAt = now + options.cooldownMs;
+      lastFailure = error;
+      const fallback = usable(now);
+      retryAt = now + (fallback ? options.cooldownMs : Math.min(options.cooldownMs, NO_SET_RETRY_MS));
+      if (!fallback) throw new JwksUnavailableError({ cause: error });
       return fallback.resolve(header, token);
     }
   };

@@ -2,7 +2,7 @@
 // age with a retry backoff, and a clear unavailable error once the stale window is over.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { jwtVerify } from 'jose';
+import { errors as jwtErrors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createJwksResolver, JwksUnavailableError } from '../../../shared/callers/jwksResolver.js';
 import { createTestSigner, type TestSigner } from '../../helpers/signer.js';
@@ -13,6 +13,8 @@ let url: URL;
 let fetches = 0;
 const paths: string[] = [];
 let failing = false;
+/** When set, answers instead of the signer's key set. */
+let answer: ((res: http.ServerResponse) => void) | undefined;
 
 beforeAll(async () => {
   signer = await createTestSigner();
@@ -21,6 +23,10 @@ beforeAll(async () => {
     paths.push(req.url ?? '');
     if (failing) {
       res.writeHead(503).end('down');
+      return;
+    }
+    if (answer) {
+      answer(res);
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signer.jwks));
@@ -33,6 +39,7 @@ beforeEach(() => {
   fetches = 0;
   paths.length = 0;
   failing = false;
+  answer = undefined;
 });
 
 const token = () => signer.sign({ sub: '1', iat: Math.floor(Date.now() / 1000) });
@@ -131,5 +138,83 @@ describe('createJwksResolver', () => {
 
     expect(paths.every((p) => p === '/certs')).toBe(true);
     expect(paths.length).toBeGreaterThan(0);
+  });
+
+  it('asks a failing endpoint once per pause when it has no set to fall back on, whatever callers send', async () => {
+    failing = true;
+    const time = { t: Date.now() };
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 30_000,
+      timeoutMs: 2000,
+      staleMaxAgeMs: 60_000,
+      clock: { now: () => time.t },
+    });
+    const jwt = await token();
+
+    const errors = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return jwtVerify(jwt, keys).catch((e: unknown) => e);
+      }),
+    );
+    for (let i = 0; i < 20; i++) errors.push(await jwtVerify(jwt, keys).catch((e: unknown) => e));
+    const duringPause = fetches;
+    time.t += 5001;
+    failing = false;
+    const after = await jwtVerify(jwt, keys);
+
+    expect(errors.every((e) => e instanceof JwksUnavailableError)).toBe(true);
+    expect(duringPause).toBe(1);
+    expect(after.payload.sub).toBe('1');
+    expect(fetches).toBe(2);
+  });
+
+  it.each([
+    [
+      'larger than 256 KiB',
+      (res: http.ServerResponse) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ...signer.jwks, padding: 'x'.repeat(300 * 1024) })),
+    ],
+    [
+      'with more than 100 keys',
+      (res: http.ServerResponse) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            keys: [
+              ...signer.jwks.keys,
+              ...Array.from({ length: 100 }, (_, i) => ({ ...signer.jwks.keys[0], kid: `extra-${i}` })),
+            ],
+          }),
+        ),
+    ],
+    [
+      'that never ends',
+      (res: http.ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const more = () => {
+          while (!res.destroyed && res.write(' '.repeat(16_384)));
+        };
+        res.on('drain', more);
+        more();
+      },
+    ],
+  ])('refuses a key set %s, as an endpoint fault', async (_name, serve) => {
+    answer = serve;
+    const keys = createJwksResolver(url, {
+      cacheMaxAgeMs: 60_000,
+      cooldownMs: 30_000,
+      timeoutMs: 4000,
+      staleMaxAgeMs: 60_000,
+      clock: { now: () => Date.now() },
+    });
+
+    const error = await jwtVerify(await token(), keys).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(JwksUnavailableError);
+    // Refused at the cap (JWKSInvalid), not at the timeout (JWKSTimeout).
+    expect((error as Error).cause).toBeInstanceOf(jwtErrors.JWKSInvalid);
   });
 });
