@@ -54,14 +54,20 @@ export function createSpiffeBundleFeed(
     },
     () => {},
   );
-  const waitForFirst = async () => {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      first,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, options.firstBundleTimeoutMs ?? 5000);
-      }),
-    ]).finally(() => clearTimeout(timer));
+  // One start-up window for all callers: it ends with the first message or the timeout, whichever comes
+  // first, and once it has ended nobody waits again. A race per request would add a handler to `first`
+  // each time, kept for as long as no bundle comes, and hold every request for the whole timeout.
+  let startUp: Promise<void> | undefined;
+  const waitForFirst = () => {
+    startUp ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.firstBundleTimeoutMs ?? 5000);
+      timer.unref();
+      void first.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return startUp;
   };
   return {
     keysFor: (trustDomain) => async (header, token) => {
