@@ -39,6 +39,11 @@ export interface SharedTierOptions {
   downForMs: number;
   /** Between two looks at a blob another instance is filling, in ms. */
   pollMs?: number;
+  /**
+   * How long a readiness probe's answer is reused, in ms (5 s unless told): `/api/ready` is anonymous, and
+   * without this every call would be a storage transaction on the account the Functions host also uses.
+   */
+  probeReuseMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -76,6 +81,8 @@ export class SharedTier {
   #lastKeyLoad = Number.NEGATIVE_INFINITY;
   #downUntil = 0;
   #lastFailure: { operation: string; errorName: string; status?: number } | undefined;
+  /** The last readiness probe: when it started and its answer (see check). */
+  #probe: { at: number; answer: Promise<boolean> } | undefined;
   readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(readonly options: SharedTierOptions) {
@@ -120,16 +127,25 @@ export class SharedTier {
     return this.options.clock.now() < this.#downUntil;
   }
 
-  /** Asks storage whether it answers, for readiness; updates the state and logs a change. */
-  async check(log: LogTarget): Promise<boolean> {
-    try {
-      await this.#call('probe', () => this.options.store.probe());
-      this.#recovered(log);
-      return true;
-    } catch (error) {
-      this.#failed(log, error);
-      return false;
-    }
+  /**
+   * Asks storage whether it answers, for readiness; updates the state and logs a change. One probe at a
+   * time, and its answer stands for `probeReuseMs`.
+   */
+  check(log: LogTarget): Promise<boolean> {
+    const now = this.options.clock.now();
+    if (this.#probe && now - this.#probe.at < (this.options.probeReuseMs ?? 5_000)) return this.#probe.answer;
+    const answer = this.#call('probe', () => this.options.store.probe()).then(
+      () => {
+        this.#recovered(log);
+        return true;
+      },
+      (error: unknown) => {
+        this.#failed(log, error);
+        return false;
+      },
+    );
+    this.#probe = { at: now, answer };
+    return answer;
   }
 
   /**

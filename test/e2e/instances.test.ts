@@ -175,8 +175,14 @@ describe('broker instances sharing one storage account', () => {
     } finally {
       process.kill(azurite, 'SIGCONT');
     }
-    const readyAgain = await fetch(`${cold.url}/api/ready`);
-    expect(await readyAgain.json()).toMatchObject({ status: 'ready', sharedCache: 'ok' });
+    // A probe's answer stands for 5 s (SharedTier probeReuseMs), so readiness follows within that.
+    let readyAgain: unknown;
+    for (const deadline = Date.now() + 12_000; Date.now() < deadline; ) {
+      readyAgain = await (await fetch(`${cold.url}/api/ready`)).json();
+      if ((readyAgain as { sharedCache?: string }).sharedCache === 'ok') break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(readyAgain).toMatchObject({ status: 'ready', sharedCache: 'ok' });
     expect(cold.output()).toContain('"event":"shared_cache.recovered"');
   }, 60_000);
 

@@ -34,8 +34,9 @@ afterAll(async () => {
 });
 
 /** A tier on a fresh container, as one broker instance would build it. */
-function instance(name: string, store?: SharedStore, leaseSeconds = 15) {
+function instance(name: string, store?: SharedStore, leaseSeconds = 15, probeReuseMs?: number) {
   return new SharedTier({
+    ...(probeReuseMs === undefined ? {} : { probeReuseMs }),
     store:
       store ??
       createBlobStore({ connectionString: azurite.connectionString, container: name, timeoutMs: 2000 }),
@@ -170,7 +171,7 @@ describe('SharedTier when storage fails', () => {
         },
       ]),
     ) as unknown as SharedStore;
-    const tier = instance('unused', flaky);
+    const tier = instance('unused', flaky, 15, 0);
     const upstream = entra();
     const log = recordingLog();
 
@@ -214,5 +215,40 @@ describe('SharedTier when storage fails', () => {
     const tier = instance('unused', store);
     await expect(tier.fetch(KEY, () => Promise.reject(refused), HOUR * 2, log)).rejects.toBe(refused);
     expect(tier.failing).toBe(false);
+  });
+
+  it('probes storage once for a burst of readiness checks, and reuses the answer for 5 s', async () => {
+    const time = { t: Date.now() };
+    let probes = 0;
+    const store = createBlobStore({
+      connectionString: azurite.connectionString,
+      container: `tier${++container}`,
+      timeoutMs: 2000,
+    });
+    const counting: SharedStore = {
+      ...store,
+      probe: () => {
+        probes++;
+        return store.probe();
+      },
+    };
+    const tier = new SharedTier({
+      store: counting,
+      keyring,
+      clock: { now: () => time.t },
+      leaseSeconds: 15,
+      downForMs: 30_000,
+    });
+    const log = recordingLog();
+
+    const burst = await Promise.all(Array.from({ length: 50 }, () => tier.check(log)));
+    const later = await tier.check(log);
+    const probesWithin = probes;
+    time.t += 5000;
+    const after = await tier.check(log);
+
+    expect([...burst, later, after].every((ok) => ok)).toBe(true);
+    expect(probesWithin).toBe(1);
+    expect(probes).toBe(2);
   });
 });
