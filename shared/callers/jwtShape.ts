@@ -151,11 +151,21 @@ export function findDuplicateName(json: string): string | undefined {
 
 const CONTROLLED = 'contains a control character or line separator';
 
-/** Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into objects). */
-function findUnsafeMember(value: unknown): { path: string; why: string } | undefined {
+/**
+ * How deep claims may nest. No issuer the broker knows nests more than a few levels; the walk below is
+ * recursive, and at CALLER_TOKEN_MAX_BYTES' upper bound a payload of nested arrays would overflow the stack.
+ */
+const MAX_CLAIM_DEPTH = 32;
+
+/**
+ * Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into
+ * objects), or nested deeper than MAX_CLAIM_DEPTH.
+ */
+function findUnsafeMember(value: unknown, depth = 0): { path: string; why: string } | undefined {
   if (typeof value === 'string')
     return CONTROL_CHARACTERS.test(value) ? { path: '', why: CONTROLLED } : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
+  if (depth >= MAX_CLAIM_DEPTH) return { path: '', why: `nests deeper than ${MAX_CLAIM_DEPTH} levels` };
   const isArray = Array.isArray(value);
   for (const key of Object.keys(value)) {
     // The path is built only for the member that is refused, on the way out.
@@ -167,7 +177,7 @@ function findUnsafeMember(value: unknown): { path: string; why: string } | undef
     if (key === '__proto__') return { path: printable(here('')), why: 'uses a reserved name' };
     const child = (value as Record<string, unknown>)[key];
     if (typeof child !== 'object' && typeof child !== 'string') continue;
-    const found = findUnsafeMember(child);
+    const found = findUnsafeMember(child, depth + 1);
     if (found !== undefined) return { path: printable(here(found.path)), why: found.why };
   }
   return undefined;

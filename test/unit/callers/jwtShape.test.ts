@@ -58,6 +58,19 @@ describe('checkJwtShape', () => {
     expect(() => checkJwtShape(token, { maxBytes: 8192 })).toThrow(reason);
   });
 
+  it('accepts claims nested 31 levels deep and refuses 32, without recursing deeper', () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+    const at = (levels: number) => rawJwt('{"alg":"RS256"}', `{"deep":${nested(levels)}}`);
+
+    expect(checkJwtShape(at(31), { maxBytes: 8192 }).payload.deep).toBeDefined();
+    expect(() => checkJwtShape(at(32), { maxBytes: 8192 })).toThrow(
+      "the subject token's claim 'deep[0][0][0]",
+    );
+    expect(() => checkJwtShape(at(32), { maxBytes: 8192 })).toThrow('nests deeper than 32 levels');
+    // At the largest cap config allows, 24,000 levels: a shape error, not a RangeError from the stack.
+    expect(() => checkJwtShape(at(24_000), { maxBytes: 65_536 })).toThrow('nests deeper than 32 levels');
+  });
+
   it('refuses invalid UTF-8', () => {
     const bad = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}.c2ln`;
     expect(() => checkJwtShape(bad, { maxBytes: 8192 })).toThrow('not valid UTF-8');
