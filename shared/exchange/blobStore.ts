@@ -15,6 +15,12 @@ export interface BlobStoreOptions {
   timeoutMs: number;
 }
 
+/**
+ * A sealed token is a few KiB. A blob past this is not one (anyone who can write the storage account
+ * could plant one) and is read no further; `downloadToBuffer` would allocate the blob's whole size first.
+ */
+const MAX_BLOB_BYTES = 64 * 1024;
+
 const statusOf = (error: unknown) => (error instanceof RestError ? error.statusCode : undefined);
 const codeOf = (error: unknown) => (error instanceof RestError ? error.code : undefined);
 
@@ -39,8 +45,23 @@ export function createBlobStore(options: BlobStoreOptions): SharedStore {
     async read(name) {
       await ensureContainer();
       try {
-        const body = await container.getBlockBlobClient(name).downloadToBuffer(0, undefined, deadline());
-        return body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
+        const response = await container.getBlockBlobClient(name).download(0, undefined, deadline());
+        const stream = response.readableStreamBody;
+        if (!stream) return undefined;
+        // Ignored like a blob that does not open, and overwritten by the next fetch.
+        const tooLarge = () => {
+          stream.destroy();
+          return { malformed: true };
+        };
+        if ((response.contentLength ?? 0) > MAX_BLOB_BYTES) return tooLarge();
+        const chunks: Buffer[] = [];
+        let length = 0;
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          length += chunk.length;
+          if (length > MAX_BLOB_BYTES) return tooLarge();
+          chunks.push(chunk);
+        }
+        return length === 0 ? undefined : JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
         // A body that is not JSON is ignored like one that does not open.

@@ -144,6 +144,32 @@ describe('SharedTier on Azurite', () => {
   });
 });
 
+describe('the blob store', () => {
+  it('reads no blob past 64 KiB (a planted one is treated as unreadable and replaced)', async () => {
+    const name = `tier${++container}`;
+    const store = createBlobStore({
+      connectionString: azurite.connectionString,
+      container: name,
+      timeoutMs: 2000,
+    });
+    await store.probe();
+    const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name);
+    await blobs.createIfNotExists();
+    const planted = JSON.stringify({ v: 1, k: 'v1', pad: 'x'.repeat(1024 * 1024) });
+    await blobs.getBlockBlobClient(SharedTier.blobName(KEY)).upload(planted, planted.length);
+    const small = JSON.stringify({ v: 1, k: 'v1', pad: 'x'.repeat(1000) });
+    await blobs.getBlockBlobClient('small').upload(small, small.length);
+
+    expect(await store.read(SharedTier.blobName(KEY))).toEqual({ malformed: true });
+    expect(await store.read('small')).toEqual(JSON.parse(small));
+    const upstream = entra();
+    expect((await instance(name).fetch(KEY, upstream.fetcher, 300_000, recordingLog())).origin).toBe('entra');
+    expect((await instance(name).fetch(KEY, upstream.fetcher, 300_000, recordingLog())).origin).toBe(
+      'shared',
+    );
+  });
+});
+
 describe('SharedTier when storage fails', () => {
   it('falls back to its own fetch, warns once, leaves storage alone, and says when it is back', async () => {
     const [deadPort] = await freePorts(1);
