@@ -21,6 +21,8 @@ export interface AwsIamVerifierOptions {
   clock: Clock;
   /** The fetch to forward with; the global one unless told (tests). */
   fetch?: typeof fetch;
+  /** Signed requests checked with STS at once; more are answered 503 at once (64 unless told). */
+  maxInFlight?: number;
 }
 
 /** STS's signing window (protocols.md §C.4): a signature older or newer than this is refused by STS too. */
@@ -118,6 +120,11 @@ function refusalOf(status: number, answer: string | undefined, retryAfter: strin
 /** Builds the `aws-iam` verifier. */
 export function createAwsIamVerifier(options: AwsIamVerifierOptions): SignedRequestVerifier {
   const send = options.fetch ?? fetch;
+  // Each signed request is one STS call that can last the timeout, and its signature is STS's to check:
+  // anyone can send well-formed ones. Past this many at once the broker refuses at once (retryable)
+  // rather than hold a socket each and spend the broker's STS quota, which its real callers share.
+  const maxInFlight = options.maxInFlight ?? 64;
+  let inFlight = 0;
   return {
     async verify(token: string): Promise<VerifiedCaller> {
       const request = checkSignedRequest(token, {
@@ -127,41 +134,50 @@ export function createAwsIamVerifier(options: AwsIamVerifierOptions): SignedRequ
         now: options.clock.now(),
         windowMs: STS_WINDOW_MS + options.clockSkewSeconds * 1000,
       });
-      // Host comes from the URL (checked equal); everything else is forwarded exactly as signed.
-      const headers = [...request.headers].filter(([name]) => name !== 'host');
-      let response: Response;
+      if (inFlight >= maxInFlight) throw unavailable(`is checking ${maxInFlight} signed requests already`, 1);
+      inFlight++;
       try {
-        response = await send(request.url, {
-          method: 'POST',
-          headers,
-          body: '',
-          redirect: 'manual',
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-      } catch (error) {
-        throw unavailable('could not be reached to check the signed request', 5, error);
+        return await checkWithSts(request);
+      } finally {
+        inFlight--;
       }
-      if (response.status >= 300 && response.status < 400) {
-        await response.body?.cancel();
-        throw unavailable('answered with a redirect, which the broker does not follow');
-      }
-      // At most MAX_ANSWER_BYTES of the answer; a longer one is not STS's.
-      let answer: string | undefined;
-      try {
-        answer = await readCapped(response, MAX_ANSWER_BYTES);
-      } catch (error) {
-        // A refusal's status speaks for itself; only an answer meant to name the caller is reported as cut.
-        if (response.status === 200)
-          throw unavailable('broke off its answer to the signed request', 5, error);
-        answer = undefined;
-      }
-      if (response.status !== 200)
-        throw refusalOf(response.status, answer, response.headers.get('retry-after'));
-      if (answer === undefined) throw unavailable('answered with a body too large to be an identity');
-      return {
-        principal: principalOf(answer),
-        expiresAt: Math.floor((request.signedAtMs + PROOF_LIFETIME_MS) / 1000),
-      };
     },
   };
+
+  async function checkWithSts(request: ReturnType<typeof checkSignedRequest>): Promise<VerifiedCaller> {
+    // Host comes from the URL (checked equal); everything else is forwarded exactly as signed.
+    const headers = [...request.headers].filter(([name]) => name !== 'host');
+    let response: Response;
+    try {
+      response = await send(request.url, {
+        method: 'POST',
+        headers,
+        body: '',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (error) {
+      throw unavailable('could not be reached to check the signed request', 5, error);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw unavailable('answered with a redirect, which the broker does not follow');
+    }
+    // At most MAX_ANSWER_BYTES of the answer; a longer one is not STS's.
+    let answer: string | undefined;
+    try {
+      answer = await readCapped(response, MAX_ANSWER_BYTES);
+    } catch (error) {
+      // A refusal's status speaks for itself; only an answer meant to name the caller is reported as cut.
+      if (response.status === 200) throw unavailable('broke off its answer to the signed request', 5, error);
+      answer = undefined;
+    }
+    if (response.status !== 200)
+      throw refusalOf(response.status, answer, response.headers.get('retry-after'));
+    if (answer === undefined) throw unavailable('answered with a body too large to be an identity');
+    return {
+      principal: principalOf(answer),
+      expiresAt: Math.floor((request.signedAtMs + PROOF_LIFETIME_MS) / 1000),
+    };
+  }
 }

@@ -378,4 +378,54 @@ describe('aws-iam verifier', () => {
         'AWS STS names a principal that is not an IAM role session or an IAM user; only those are accepted.',
     });
   });
+
+  it('checks at most maxInFlight signed requests with STS at once, and refuses more at once, retryably', async () => {
+    const held: Array<() => void> = [];
+    answer = () =>
+      new Promise<Response>((resolve) => {
+        held.push(() => resolve(new Response(ROLE_ANSWER, { status: 200 })));
+      });
+    const limited = createAwsIamVerifier({
+      audience: AUDIENCE,
+      stsEndpoints: [STS],
+      timeoutMs: 5000,
+      maxTokenBytes: 8192,
+      clockSkewSeconds: 60,
+      clock: { now: () => NOW },
+      fetch: fakeFetch,
+      maxInFlight: 3,
+    });
+    const subjectToken = await token();
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        () => 'verified',
+        (e: unknown) => toWireError(e),
+      );
+
+    const first = Array.from({ length: 5 }, () => settle(limited.verify(subjectToken)));
+    const refused = await Promise.race([
+      Promise.all([first[3], first[4]]),
+      new Promise((r) => setTimeout(r, 500)),
+    ]);
+    const sentWhileFull = sent.length;
+    for (const release of held.splice(0)) release();
+    const verified = await Promise.all(first.slice(0, 3));
+    answer = () => new Response(ROLE_ANSWER, { status: 200 });
+    const afterwards = await settle(limited.verify(subjectToken));
+
+    expect(sentWhileFull).toBe(3);
+    expect(refused).toEqual([
+      expect.objectContaining({
+        status: 503,
+        body: {
+          error: 'temporarily_unavailable',
+          error_description: 'AWS STS is checking 3 signed requests already; retry later.',
+        },
+        headers: expect.objectContaining({ 'Retry-After': '1' }),
+      }),
+      expect.objectContaining({ status: 503 }),
+    ]);
+    expect(verified).toEqual(['verified', 'verified', 'verified']);
+    expect(afterwards).toBe('verified');
+  });
 });
