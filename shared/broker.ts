@@ -1,7 +1,7 @@
 // Production wiring, in one place: configuration, policy, verifiers, sources, the Entra client and
 // the cache are built once per process and reused by every warm invocation (style.md, Layout). Each token
-// source is imported only when the policy uses it: their SDKs (google-auth-library, the AWS clients,
-// gRPC) are most of a cold start's module loading.
+// source is imported only when the policy uses it: their SDKs (the AWS clients, gRPC, Key Vault) are most
+// of a cold start's module loading.
 import { createCallerVerifiers } from './callers/fromConfig.js';
 import { VerifiedTokenCache } from './callers/verifiedTokenCache.js';
 import { type Clock, systemClock } from './clock.js';

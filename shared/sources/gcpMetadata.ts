@@ -1,7 +1,13 @@
-// Token source `gcpMetadata`: the broker's own Google identity token from the GCP metadata server,
-// through google-auth-library's Compute client (protocols.md §B.1). GCE_METADATA_HOST redirects it.
-import { Compute } from 'google-auth-library';
+// Token source `gcpMetadata`: the broker's own Google identity token from the GCP metadata server
+// (protocols.md §B.1): GET /computeMetadata/v1/instance/service-accounts/<account>/identity with
+// `Metadata-Flavor: Google`, the answer a JWT. GCE_METADATA_IP or GCE_METADATA_HOST redirects it, as they
+// redirect Google's own libraries. Written by hand, not with google-auth-library's Compute client: through
+// gcp-metadata that client sets no timeout on GCP, retries three times on its own, reads the answer whole
+// and cannot be aborted, so a metadata server that hung left one more socket open per attempt. This is one
+// request whose deadline covers the answer, read to a cap.
+
 import type { Clock } from '../clock.js';
+import { readCapped } from '../peerAnswer.js';
 import {
   assertionFromJwt,
   createSourceCache,
@@ -19,30 +25,56 @@ export interface GcpMetadataSourceOptions {
   clock: Clock;
 }
 
+/** Where the metadata server answers on GCP (gcp-metadata's own default). */
+const METADATA_HOST = '169.254.169.254';
+
+/** An identity token is a kilobyte or two; a longer answer is not one. */
+const MAX_ANSWER_BYTES = 16 * 1024;
+
+/** The metadata server's base URL: GCE_METADATA_IP, GCE_METADATA_HOST or the link-local address, http unless told. */
+function metadataBase(): string {
+  const host = process.env.GCE_METADATA_IP || process.env.GCE_METADATA_HOST || METADATA_HOST;
+  return /^https?:\/\//.test(host) ? host : `http://${host}`;
+}
+
 /**
  * Creates the source: one fetch at a time; a token is served until 60 s before its expiry and
  * refreshed in the background from 5 min before.
  */
 export function createGcpMetadataSource(options: GcpMetadataSourceOptions): TokenSource {
-  const compute = new Compute({ serviceAccountEmail: options.serviceAccount });
   const cache = createSourceCache(options.clock);
+  // The account is a path segment: escaped, but for the `@` of an email, which the server expects as is.
+  const account = encodeURIComponent(options.serviceAccount).replaceAll('%40', '@');
+  const fail = (reason: string) => new SourceError('gcpMetadata', reason);
 
   const fetchAssertion = async (): Promise<SourceAssertion> => {
-    let token: string;
+    const url = new URL(`/computeMetadata/v1/instance/service-accounts/${account}/identity`, metadataBase());
+    url.searchParams.set('audience', options.audience);
+    url.searchParams.set('format', 'full');
+    let response: Response;
+    let text: string | undefined;
     try {
-      token = await withTimeout(compute.fetchIdToken(options.audience), options.timeoutMs);
+      response = await fetch(url, {
+        headers: { 'Metadata-Flavor': 'Google' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      text = await readCapped(response, MAX_ANSWER_BYTES);
     } catch (error) {
-      // gaxios messages can carry the request URL; keep only the class of failure.
-      const status = (error as { status?: number; response?: { status?: number } }).response?.status;
-      throw new SourceError(
-        'gcpMetadata',
-        status ? `metadata server answered ${status}` : 'metadata server unreachable',
-        {
-          cause: error,
-        },
+      // Neither the URL nor the failure's text is kept: only whether the deadline passed.
+      const name = error instanceof Error ? error.name : '';
+      throw fail(
+        name === 'TimeoutError' || name === 'AbortError'
+          ? `metadata server did not answer within ${options.timeoutMs} ms`
+          : 'metadata server unreachable',
       );
     }
-    return assertionFromJwt('gcpMetadata', token);
+    if (response.status !== 200) throw fail(`metadata server answered ${response.status}`);
+    // What Google's libraries check too: a server on that address that is not the metadata server.
+    if (response.headers.get('metadata-flavor') !== 'Google')
+      throw fail('the answer is not from a metadata server (no Metadata-Flavor: Google)');
+    if (text === undefined) throw fail(`metadata server answered with more than ${MAX_ANSWER_BYTES} bytes`);
+    return assertionFromJwt('gcpMetadata', text.trim());
   };
 
   return {
@@ -51,12 +83,4 @@ export function createGcpMetadataSource(options: GcpMetadataSourceOptions): Toke
       return (await cache.get('assertion', fetchAssertion)).token;
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -2,6 +2,8 @@
 // the broker's own ID token with the exchange audience, reused while fresh, and failures that
 // are retryable and name no URL or token.
 
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -91,5 +93,62 @@ describe('gcpMetadata source', () => {
 
     expect(error).toBeInstanceOf(SourceError);
     expect((error as Error).message).toBe('token source gcpMetadata: metadata server unreachable');
+  });
+
+  describe('against a metadata server that misbehaves', () => {
+    /** The source's failure against a loopback server answering with `answer`, and that server's open sockets after it. */
+    async function against(answer: RequestListener, timeoutMs = 300) {
+      const server = createServer(answer);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      process.env.GCE_METADATA_HOST = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const error = await createGcpMetadataSource({ ...options, timeoutMs })
+          .getAssertion()
+          .catch((e: unknown) => e);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const open = await new Promise<number>((resolve, reject) =>
+          server.getConnections((e, count) => (e ? reject(e) : resolve(count))),
+        );
+        return { error: error as SourceError, open };
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+
+    it('gives up at its deadline on an answer that stalls after its headers, and closes the connection', async () => {
+      const { error, open } = await against((_request, response) => {
+        response.writeHead(200, { 'Metadata-Flavor': 'Google' });
+        response.write('eyJhbGciOiJSUzI1NiJ9.');
+      });
+
+      expect(error).toBeInstanceOf(SourceError);
+      expect(error.reason).toBe('metadata server did not answer within 300 ms');
+      expect(open).toBe(0);
+    });
+
+    it('reads an endless answer only to 16 KiB', async () => {
+      let written = 0;
+      const { error, open } = await against((_request, response) => {
+        response.writeHead(200, { 'Metadata-Flavor': 'Google' });
+        const more = () => {
+          while (!response.destroyed && response.write('A'.repeat(4096))) written += 4096;
+        };
+        response.on('drain', more);
+        more();
+      }, 5000);
+
+      expect(error.reason).toBe('metadata server answered with more than 16384 bytes');
+      expect(open).toBe(0);
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it("refuses an answer without Metadata-Flavor: Google, as Google's libraries do", async () => {
+      const { error } = await against((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' }).end('eyJhbGciOiJSUzI1NiJ9.e30.c2ln');
+      });
+
+      expect(error.reason).toBe('the answer is not from a metadata server (no Metadata-Flavor: Google)');
+    });
   });
 });
