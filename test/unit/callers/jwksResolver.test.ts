@@ -4,7 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errors as jwtErrors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createJwksResolver, JwksUnavailableError } from '../../../shared/callers/jwksResolver.js';
+import {
+  createJwksResolver,
+  type JwksResolverOptions,
+  JwksUnavailableError,
+} from '../../../shared/callers/jwksResolver.js';
 import { createTestSigner, type TestSigner } from '../../helpers/signer.js';
 
 let signer: TestSigner;
@@ -43,18 +47,21 @@ beforeEach(() => {
 });
 
 const token = () => signer.sign({ sub: '1', iat: Math.floor(Date.now() / 1000) });
+/** A resolver for the test endpoint: a minute's cache and stale window, a 30 s cooldown, the machine's clock. */
+const resolver = (overrides: Partial<JwksResolverOptions> = {}) =>
+  createJwksResolver(url, {
+    cacheMaxAgeMs: 60_000,
+    cooldownMs: 30_000,
+    timeoutMs: 2000,
+    staleMaxAgeMs: 60_000,
+    clock: { now: () => Date.now() },
+    ...overrides,
+  });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('createJwksResolver', () => {
   it('fetches once for concurrent cold verifications', async () => {
-    const clock = { now: () => Date.now() };
-    const keys = createJwksResolver(url, {
-      cacheMaxAgeMs: 60_000,
-      cooldownMs: 30_000,
-      timeoutMs: 2000,
-      staleMaxAgeMs: 60_000,
-      clock,
-    });
+    const keys = resolver();
     const jwt = await token();
 
     await Promise.all(Array.from({ length: 50 }, () => jwtVerify(jwt, keys)));
@@ -63,14 +70,7 @@ describe('createJwksResolver', () => {
   });
 
   it('keeps verifying known keys with the last good set when the endpoint fails past the cache age', async () => {
-    const clock = { now: () => Date.now() };
-    const keys = createJwksResolver(url, {
-      cacheMaxAgeMs: 20,
-      cooldownMs: 5000,
-      timeoutMs: 2000,
-      staleMaxAgeMs: 60_000,
-      clock,
-    });
+    const keys = resolver({ cacheMaxAgeMs: 20, cooldownMs: 5000 });
     const jwt = await token();
     await jwtVerify(jwt, keys);
     failing = true;
@@ -88,10 +88,9 @@ describe('createJwksResolver', () => {
 
   it('gives up with JwksUnavailableError once the last good set is older than the stale window', async () => {
     const time = { t: Date.now() };
-    const keys = createJwksResolver(url, {
+    const keys = resolver({
       cacheMaxAgeMs: 20,
       cooldownMs: 10,
-      timeoutMs: 2000,
       staleMaxAgeMs: 1000,
       clock: { now: () => time.t },
     });
@@ -109,25 +108,13 @@ describe('createJwksResolver', () => {
 
   it('fails without a set when the endpoint was never reachable', async () => {
     failing = true;
-    const keys = createJwksResolver(url, {
-      cacheMaxAgeMs: 60_000,
-      cooldownMs: 10,
-      timeoutMs: 2000,
-      staleMaxAgeMs: 60_000,
-      clock: { now: () => Date.now() },
-    });
+    const keys = resolver({ cooldownMs: 10 });
 
     await expect(jwtVerify(await token(), keys)).rejects.toBeInstanceOf(JwksUnavailableError);
   });
 
   it('never fetches what the token names (jku, x5u), only the configured URL (RFC 8725 §3.10)', async () => {
-    const keys = createJwksResolver(url, {
-      cacheMaxAgeMs: 60_000,
-      cooldownMs: 30_000,
-      timeoutMs: 2000,
-      staleMaxAgeMs: 60_000,
-      clock: { now: () => Date.now() },
-    });
+    const keys = resolver();
     const attacker = `${url.origin}/attacker-jwks`;
     const forged = await signer.sign(
       { sub: 'admin', iat: Math.floor(Date.now() / 1000) },
@@ -143,13 +130,7 @@ describe('createJwksResolver', () => {
   it('asks a failing endpoint once per pause when it has no set to fall back on, whatever callers send', async () => {
     failing = true;
     const time = { t: Date.now() };
-    const keys = createJwksResolver(url, {
-      cacheMaxAgeMs: 60_000,
-      cooldownMs: 30_000,
-      timeoutMs: 2000,
-      staleMaxAgeMs: 60_000,
-      clock: { now: () => time.t },
-    });
+    const keys = resolver({ clock: { now: () => time.t } });
     const jwt = await token();
 
     const errors = await Promise.all(
@@ -203,13 +184,7 @@ describe('createJwksResolver', () => {
     ],
   ])('refuses a key set %s, as an endpoint fault', async (_name, serve) => {
     answer = serve;
-    const keys = createJwksResolver(url, {
-      cacheMaxAgeMs: 60_000,
-      cooldownMs: 30_000,
-      timeoutMs: 4000,
-      staleMaxAgeMs: 60_000,
-      clock: { now: () => Date.now() },
-    });
+    const keys = resolver({ timeoutMs: 4000 });
 
     const error = await jwtVerify(await token(), keys).catch((e: unknown) => e);
 

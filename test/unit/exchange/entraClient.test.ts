@@ -13,22 +13,23 @@ const REQUEST = {
 };
 const JWT = 'eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ4In0.c2lnbmF0dXJl';
 
+/** The client over a fake fetch. */
+const entraWith = (fake: (url: string | URL | Request, init?: RequestInit) => Promise<Response>) =>
+  createEntraClient({
+    authorityHost: 'https://login.example/',
+    timeoutMs: 1000,
+    retryAfterMaxSeconds: 3600,
+    clock,
+    fetch: fake as typeof fetch,
+  });
+
 function client(status: number, body: string, headers: Record<string, string> = {}) {
   const seen: Array<{ url: string; init: RequestInit }> = [];
-  const fake = async (url: string | URL | Request, init?: RequestInit) => {
+  const entra = entraWith(async (url, init) => {
     seen.push({ url: String(url), init: init ?? {} });
     return new Response(body, { status, headers });
-  };
-  return {
-    seen,
-    entra: createEntraClient({
-      authorityHost: 'https://login.example/',
-      timeoutMs: 1000,
-      retryAfterMaxSeconds: 3600,
-      clock,
-      fetch: fake as typeof fetch,
-    }),
-  };
+  });
+  return { seen, entra };
 }
 
 const failure = (promise: Promise<unknown>) =>
@@ -105,42 +106,27 @@ describe('createEntraClient', () => {
     expect(await failure(client(status, body, headers).entra.requestToken(REQUEST))).toMatchObject(expected);
   });
 
-  it.each([200, 400])(
-    'reads an endless answer (HTTP %i) only to 256 KiB and treats it as unavailable',
-    async (status) => {
+  it.each([
+    [200, { kind: 'unavailable', status: 200, oauthError: 'malformed_response' }],
+    [400, { kind: 'refused', status: 400, aadsts: undefined, oauthError: undefined }],
+  ])(
+    'reads an endless answer (HTTP %i) only to 256 KiB and maps it by its status alone',
+    async (status, expected) => {
       let answer: EndlessAnswer | undefined;
-      const entra = createEntraClient({
-        authorityHost: 'https://login.example',
-        timeoutMs: 1000,
-        retryAfterMaxSeconds: 3600,
-        clock,
-        fetch: (async () => {
-          answer = endlessAnswer(status);
-          return answer.response;
-        }) as typeof fetch,
+      const entra = entraWith(async () => {
+        answer = endlessAnswer(status);
+        return answer.response;
       });
 
-      const error = await failure(entra.requestToken(REQUEST));
-
-      expect(error).toMatchObject(
-        status === 200
-          ? { kind: 'unavailable', status: 200, oauthError: 'malformed_response' }
-          : { kind: 'refused', status: 400, aadsts: undefined, oauthError: undefined },
-      );
+      expect(await failure(entra.requestToken(REQUEST))).toMatchObject(expected);
       expect(answer?.cancelled).toBe(true);
       expect(answer?.bytesRead).toBeLessThanOrEqual(256 * 1024 + 2 * 4096);
     },
   );
 
   it('maps a network failure to unavailable', async () => {
-    const entra = createEntraClient({
-      authorityHost: 'https://login.example',
-      timeoutMs: 1000,
-      retryAfterMaxSeconds: 3600,
-      clock,
-      fetch: (async () => {
-        throw new TypeError('fetch failed');
-      }) as typeof fetch,
+    const entra = entraWith(async () => {
+      throw new TypeError('fetch failed');
     });
 
     expect(await failure(entra.requestToken(REQUEST))).toMatchObject({

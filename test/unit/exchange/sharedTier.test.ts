@@ -9,7 +9,7 @@ import { type RunningAzurite, startAzurite } from '../../../sandbox/lib/azurite.
 import { freePorts } from '../../../sandbox/lib/childLauncher.js';
 import { createBlobStore } from '../../../shared/exchange/blobStore.js';
 import type { EntraToken } from '../../../shared/exchange/entraClient.js';
-import { type SharedStore, SharedTier } from '../../../shared/exchange/sharedTier.js';
+import { type SharedStore, SharedTier, type SharedTierOptions } from '../../../shared/exchange/sharedTier.js';
 import { Keyring } from '../../../shared/exchange/tokenSeal.js';
 
 const HOUR = 3_600_000;
@@ -33,18 +33,20 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-/** A tier on a fresh container, as one broker instance would build it. */
-function instance(name: string, store?: SharedStore, leaseSeconds = 15, probeReuseMs?: number) {
+/** The blob store on container `name` of the test's Azurite (a fresh one unless named). */
+const blobStore = (name = `tier${++container}`): SharedStore =>
+  createBlobStore({ connectionString: azurite.connectionString, container: name, timeoutMs: 2000 });
+
+/** A tier on container `name`, as one broker instance would build it. */
+function instance(name: string, store?: SharedStore, options: Partial<SharedTierOptions> = {}) {
   return new SharedTier({
-    ...(probeReuseMs === undefined ? {} : { probeReuseMs }),
-    store:
-      store ??
-      createBlobStore({ connectionString: azurite.connectionString, container: name, timeoutMs: 2000 }),
+    store: store ?? blobStore(name),
     keyring,
     clock,
-    leaseSeconds,
+    leaseSeconds: 15,
     downForMs: 30_000,
     pollMs: 50,
+    ...options,
   });
 }
 
@@ -109,11 +111,7 @@ describe('SharedTier on Azurite', () => {
 
   it('hands over when the lease holder dies: another instance takes the key within the lease period', async () => {
     const name = `tier${++container}`;
-    const store = createBlobStore({
-      connectionString: azurite.connectionString,
-      container: name,
-      timeoutMs: 2000,
-    });
+    const store = blobStore(name);
     // The "dead" holder: it took the lease and never wrote or released.
     const held = await store.acquire(SharedTier.blobName(KEY), 15);
     expect(held).toEqual(expect.any(String));
@@ -147,11 +145,7 @@ describe('SharedTier on Azurite', () => {
 describe('the blob store', () => {
   it('reads no blob past 64 KiB (a planted one is treated as unreadable and replaced)', async () => {
     const name = `tier${++container}`;
-    const store = createBlobStore({
-      connectionString: azurite.connectionString,
-      container: name,
-      timeoutMs: 2000,
-    });
+    const store = blobStore(name);
     await store.probe();
     const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(name);
     await blobs.createIfNotExists();
@@ -183,11 +177,7 @@ describe('SharedTier when storage fails', () => {
     });
     let broken = true;
     let storageCalls = 0;
-    const up = createBlobStore({
-      connectionString: azurite.connectionString,
-      container: `tier${++container}`,
-      timeoutMs: 2000,
-    });
+    const up = blobStore();
     const flaky: SharedStore = Object.fromEntries(
       (['read', 'write', 'acquire', 'release', 'probe'] as const).map((op) => [
         op,
@@ -197,7 +187,7 @@ describe('SharedTier when storage fails', () => {
         },
       ]),
     ) as unknown as SharedStore;
-    const tier = instance('unused', flaky, 15, 0);
+    const tier = instance('unused', flaky, { probeReuseMs: 0 });
     const upstream = entra();
     const log = recordingLog();
 
@@ -223,11 +213,7 @@ describe('SharedTier when storage fails', () => {
   });
 
   it('keeps the token it fetched when the write fails, and passes Entra failures through untouched', async () => {
-    const store = createBlobStore({
-      connectionString: azurite.connectionString,
-      container: `tier${++container}`,
-      timeoutMs: 2000,
-    });
+    const store = blobStore();
     const failingWrite: SharedStore = { ...store, write: async () => Promise.reject(new Error('boom')) };
     const log = recordingLog();
     const upstream = entra();
@@ -246,11 +232,7 @@ describe('SharedTier when storage fails', () => {
   it('probes storage once for a burst of readiness checks, and reuses the answer for 5 s', async () => {
     const time = { t: Date.now() };
     let probes = 0;
-    const store = createBlobStore({
-      connectionString: azurite.connectionString,
-      container: `tier${++container}`,
-      timeoutMs: 2000,
-    });
+    const store = blobStore();
     const counting: SharedStore = {
       ...store,
       probe: () => {
@@ -258,13 +240,7 @@ describe('SharedTier when storage fails', () => {
         return store.probe();
       },
     };
-    const tier = new SharedTier({
-      store: counting,
-      keyring,
-      clock: { now: () => time.t },
-      leaseSeconds: 15,
-      downForMs: 30_000,
-    });
+    const tier = instance('unused', counting, { clock: { now: () => time.t } });
     const log = recordingLog();
 
     const burst = await Promise.all(Array.from({ length: 50 }, () => tier.check(log)));

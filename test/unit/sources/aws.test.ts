@@ -89,20 +89,34 @@ afterAll(async () => {
   await cognito?.close();
 });
 
-describe('webIdentity source', () => {
-  const source = () =>
-    createAwsWebIdentitySource({
-      audience: 'api://AzureADTokenExchange',
-      region: REGION,
-      durationSeconds: 900,
-      timeoutMs: 5000,
-      clock,
-    });
+/** The broker's web identity source and its Cognito developer-flow source, as the broker builds them. */
+const webIdentitySource = () =>
+  createAwsWebIdentitySource({
+    audience: 'api://AzureADTokenExchange',
+    region: REGION,
+    durationSeconds: 900,
+    timeoutMs: 5000,
+    clock,
+  });
+const developerSource = () =>
+  createCognitoSource({
+    region: REGION,
+    flow: {
+      kind: 'developer',
+      identityPoolId: POOL,
+      providerName: 'broker.test',
+      userId: 'broker',
+      tokenDurationSeconds: 900,
+    },
+    timeoutMs: 5000,
+    clock,
+  });
 
+describe('webIdentity source', () => {
   it("returns the broker role's web identity token for Entra, fetched once while fresh", async () => {
     useCredentials(BROKER);
     sts.resetCounters();
-    const webIdentity = source();
+    const webIdentity = webIdentitySource();
 
     const first = await webIdentity.getAssertion();
     const second = await webIdentity.getAssertion();
@@ -122,7 +136,7 @@ describe('webIdentity source', () => {
   it('names the fix when the account has not enabled outbound federation, and no key or URL', async () => {
     useCredentials(ELSEWHERE);
 
-    const error = await source()
+    const error = await webIdentitySource()
       .getAssertion()
       .catch((e: unknown) => e);
 
@@ -154,20 +168,6 @@ describe('webIdentity source and the broker session', () => {
 });
 
 describe('cognito source', () => {
-  const developerSource = () =>
-    createCognitoSource({
-      region: REGION,
-      flow: {
-        kind: 'developer',
-        identityPoolId: POOL,
-        providerName: 'broker.test',
-        userId: 'broker',
-        tokenDurationSeconds: 900,
-      },
-      timeoutMs: 5000,
-      clock,
-    });
-
   it('developer flow: the broker identity pinned for its developer user, signed with its IAM keys', async () => {
     useCredentials(BROKER);
     const developer = developerSource();
@@ -243,14 +243,7 @@ describe('AWS sources facing a peer that quotes secrets', () => {
           `<GetWebIdentityTokenResponse><GetWebIdentityTokenResult><WebIdentityToken>${TOKEN}</WebIdentityToken><<`,
         );
       },
-      () =>
-        createAwsWebIdentitySource({
-          audience: 'api://AzureADTokenExchange',
-          region: REGION,
-          durationSeconds: 900,
-          timeoutMs: 5000,
-          clock,
-        }).getAssertion(),
+      () => webIdentitySource().getAssertion(),
     );
 
     expect(error).toBeInstanceOf(SourceError);
@@ -275,19 +268,7 @@ describe('AWS sources facing a peer that quotes secrets', () => {
           }),
         );
       },
-      () =>
-        createCognitoSource({
-          region: REGION,
-          flow: {
-            kind: 'developer',
-            identityPoolId: POOL,
-            providerName: 'broker.test',
-            userId: 'broker',
-            tokenDurationSeconds: 900,
-          },
-          timeoutMs: 5000,
-          clock,
-        }).getAssertion(),
+      () => developerSource().getAssertion(),
     );
 
     expect(error).toBeInstanceOf(SourceError);
