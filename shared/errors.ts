@@ -84,3 +84,35 @@ export function toWireError(error: unknown): WireError {
     body: { error: 'server_error', error_description: SERVER_ERROR_DESCRIPTION },
   };
 }
+
+/** What of a library's failure may be kept as a cause (see errorKind). */
+export interface ErrorKind {
+  name: string;
+  code?: string;
+  statusCode?: number;
+  requestId?: string;
+}
+
+/**
+ * A library's failure reduced to what may be kept as a `cause`: its name, code, HTTP status and a
+ * service's request id, each only when plain. Never its message or the rest of it: an AWS SDK error can
+ * hold an answer it could not parse whole, an Azure `RestError` the request it failed on (body and
+ * Authorization header), a jose claim error the caller's decoded claims.
+ */
+export function errorKind(error: unknown): ErrorKind {
+  const found = (error ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    statusCode?: unknown;
+    $metadata?: { httpStatusCode?: unknown; requestId?: unknown };
+  };
+  const kind: ErrorKind = {
+    name: error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'Error',
+  };
+  if (typeof found.code === 'string' && /^[\w.-]{1,64}$/.test(found.code)) kind.code = found.code;
+  const status = found.statusCode ?? found.$metadata?.httpStatusCode;
+  if (typeof status === 'number') kind.statusCode = status;
+  const requestId = found.$metadata?.requestId;
+  if (typeof requestId === 'string' && /^[\w-]{1,128}$/.test(requestId)) kind.requestId = requestId;
+  return kind;
+}

@@ -4,7 +4,7 @@
 // Google, AWS web identity and Cognito verifiers are profiles of it.
 import { errors, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError, errorKind } from '../errors.js';
 import type { CallerPrincipal, CallerVerifier, CheckedJwt } from './callerVerifier.js';
 import { JwksUnavailableError } from './jwksResolver.js';
 import { checkSubjectTokenShape } from './jwtShape.js';
@@ -51,21 +51,14 @@ export interface JwtCallerOptions<P extends CallerPrincipal> {
 }
 
 /**
- * The contract's 401 for a caller token, with the audit reason. A cause keeps only its error's name and
- * code: jose's claim errors carry the caller's decoded claims (`payload`).
+ * The contract's 401 for a caller token, with the audit reason. A cause is kept as its errorKind: jose's
+ * claim errors carry the caller's decoded claims (`payload`).
  */
 export const refuseCaller = (description: string, cause?: unknown): BrokerError =>
   new BrokerError('invalid_grant', 401, description, {
     cause: cause === undefined ? undefined : errorKind(cause),
     detail: { reason: 'caller_token_invalid' },
   });
-
-/** An error's name and string code (jose's `ERR_JWT_EXPIRED`, ...), and nothing it may quote. */
-function errorKind(error: unknown): { name: string; code?: string } {
-  const name = error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'Error';
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? { name, code } : { name };
-}
 
 const normaliseTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, '');
 

@@ -5,6 +5,7 @@
 // warning, and storage is left alone for a while before it is tried again.
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { errorKind } from '../errors.js';
 import { type LogTarget, logEvent } from '../log.js';
 import { telemetry } from '../telemetry.js';
 import type { EntraToken } from './entraClient.js';
@@ -62,13 +63,9 @@ class StorageFailure extends Error {
     readonly operation: string,
     error: unknown,
   ) {
-    // Only the error's name and status: a storage RestError holds the request it failed on, with the
-    // sealed token it was writing and its Authorization header.
-    const name = error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'Error';
-    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
-    super(`shared cache storage failed on ${operation}`, {
-      cause: typeof statusCode === 'number' ? { name, statusCode } : { name },
-    });
+    // Only its errorKind: a storage RestError holds the request it failed on, with the sealed token it
+    // was writing and its Authorization header.
+    super(`shared cache storage failed on ${operation}`, { cause: errorKind(error) });
     this.name = 'StorageFailure';
   }
 }

@@ -6,6 +6,7 @@
 import { RestError, SecretClient } from '@azure/keyvault-secrets';
 import { sha256 } from '../audit.js';
 import type { Clock } from '../clock.js';
+import { errorKind } from '../errors.js';
 import type { EntraToken } from '../exchange/entraClient.js';
 import { Keyring, type SealKey } from '../exchange/tokenSeal.js';
 import { type LogTarget, logEvent } from '../log.js';
@@ -66,21 +67,15 @@ export class VaultAccess {
 }
 
 /**
- * A Key Vault failure as a reason code; never the vault's answer. The cause keeps only the error's name,
- * status and code: a RestError holds the request it failed on, whose body is the token being published
- * and whose headers carry the vault's bearer token.
+ * A Key Vault failure as a reason code; never the vault's answer. The cause is only its errorKind: a
+ * RestError holds the request it failed on, whose body is the token being published and whose headers
+ * carry the vault's bearer token.
  */
 function vaultFailure(error: unknown): PublishError {
   if (error instanceof PublishError) return error;
   const status = error instanceof RestError ? error.statusCode : undefined;
-  const code = error instanceof RestError && /^[\w.-]{1,64}$/.test(error.code ?? '') ? error.code : undefined;
-  const name = error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'Error';
   return new PublishError(status === 401 || status === 403 ? 'key_vault_denied' : 'key_vault_unavailable', {
-    cause: {
-      name,
-      ...(status === undefined ? {} : { statusCode: status }),
-      ...(code === undefined ? {} : { code }),
-    },
+    cause: errorKind(error),
   });
 }
 

@@ -16,25 +16,3 @@ export function describeAwsFailure(
   if (name === 'TimeoutError' || name === 'AbortError') return `${service} did not answer in time`;
   return `${service} unreachable`;
 }
-
-/**
- * What of a failed AWS SDK call is safe to keep as a cause: the exception's name, the HTTP status and
- * AWS's request id, nothing else. The SDK's error can hold the service's answer verbatim (a parse failure
- * keeps the whole body in `$responseBodyText`, which for STS's GetWebIdentityToken holds the broker's
- * token) and its message may quote what was signed.
- */
-export function safeAwsCause(error: unknown): { name: string; status?: number; requestId?: string } {
-  const name = error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'Error';
-  const metadata = (error as { $metadata?: { httpStatusCode?: unknown; requestId?: unknown } } | null)
-    ?.$metadata;
-  const status = typeof metadata?.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
-  const requestId =
-    typeof metadata?.requestId === 'string' && /^[\w-]{1,128}$/.test(metadata.requestId)
-      ? metadata.requestId
-      : undefined;
-  return {
-    name,
-    ...(status === undefined ? {} : { status }),
-    ...(requestId === undefined ? {} : { requestId }),
-  };
-}

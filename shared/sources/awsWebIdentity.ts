@@ -3,7 +3,8 @@
 // credentials (the SDK's default chain). RS256 always: Entra refuses ES* assertions.
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Clock } from '../clock.js';
-import { describeAwsFailure, safeAwsCause } from './awsFailure.js';
+import { errorKind } from '../errors.js';
+import { describeAwsFailure } from './awsFailure.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export interface AwsWebIdentitySourceOptions {
@@ -45,7 +46,8 @@ export function createAwsWebIdentitySource(options: AwsWebIdentitySourceOptions)
       ));
     } catch (error) {
       throw new SourceError(AWS_WEB_IDENTITY_SOURCE, describeAwsFailure('STS', error, FIXES), {
-        cause: safeAwsCause(error),
+        // The SDK's error can hold the service's answer whole (the broker's token in it): only its kind is kept.
+        cause: errorKind(error),
       });
     }
     if (!token) throw new SourceError(AWS_WEB_IDENTITY_SOURCE, 'STS answered without a token');

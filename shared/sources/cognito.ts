@@ -9,7 +9,8 @@ import {
   GetOpenIdTokenForDeveloperIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import type { Clock } from '../clock.js';
-import { describeAwsFailure, safeAwsCause } from './awsFailure.js';
+import { errorKind } from '../errors.js';
+import { describeAwsFailure } from './awsFailure.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export type CognitoFlow =
@@ -57,7 +58,8 @@ export function createCognitoSource(options: CognitoSourceOptions): TokenSource 
       }));
     } catch (error) {
       throw new SourceError(COGNITO_SOURCE, describeAwsFailure('Cognito', error, FIXES), {
-        cause: safeAwsCause(error),
+        // The SDK's error can hold the service's answer whole (the broker's token in it): only its kind is kept.
+        cause: errorKind(error),
       });
     }
     if (!token) throw new SourceError(COGNITO_SOURCE, 'Cognito answered without a token');

@@ -1,6 +1,6 @@
 // toWireError: exposed errors keep their code and description; anything else becomes a fixed 500.
 import { describe, expect, it } from 'vitest';
-import { BrokerError, toWireError } from '../../shared/errors.js';
+import { BrokerError, errorKind, toWireError } from '../../shared/errors.js';
 import { type LogTarget, logEvent } from '../../shared/log.js';
 
 const noStore = {
@@ -76,5 +76,40 @@ describe('error_description characters', () => {
     const wire = toWireError(new BrokerError('invalid_request', 400, 'claim "sub" with \\ and é\n'));
 
     expect(wire.body.error_description).toBe("claim 'sub' with / and ??");
+  });
+});
+
+describe('errorKind', () => {
+  it("keeps a failure's plain name, code, HTTP status and request id, and nothing else", () => {
+    const sdk = Object.assign(new Error('answer <Token>eyJ-canary</Token>'), {
+      name: 'InvalidSignatureException',
+      $metadata: { httpStatusCode: 400, requestId: 'a1b2-c3' },
+      $responseBodyText: 'eyJ-canary',
+    });
+    const rest = Object.assign(new Error('Forbidden'), {
+      name: 'RestError',
+      code: 'Forbidden',
+      statusCode: 403,
+      request: { body: '{"value":"eyJ-canary"}' },
+    });
+
+    expect(errorKind(sdk)).toEqual({
+      name: 'InvalidSignatureException',
+      statusCode: 400,
+      requestId: 'a1b2-c3',
+    });
+    expect(errorKind(rest)).toEqual({ name: 'RestError', code: 'Forbidden', statusCode: 403 });
+  });
+
+  it('drops a name, code or request id that is not plain, and names anything else Error', () => {
+    const odd = Object.assign(new Error('x'), {
+      name: 'Bad name\n',
+      code: 'code with spaces eyJ-canary',
+      $metadata: { requestId: 'id\r\nX-Injected: 1' },
+    });
+
+    expect(errorKind(odd)).toEqual({ name: 'Error' });
+    expect(errorKind('eyJ-canary')).toEqual({ name: 'Error' });
+    expect(errorKind(null)).toEqual({ name: 'Error' });
   });
 });

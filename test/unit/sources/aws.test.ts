@@ -275,7 +275,7 @@ describe('AWS sources facing a peer that quotes secrets', () => {
     expect((error as SourceError).reason).toBe('Cognito answered InvalidSignatureException (HTTP 400)');
     expect((error as SourceError).cause).toEqual({
       name: 'InvalidSignatureException',
-      status: 400,
+      statusCode: 400,
       requestId: '7f2c1a9e-0b3d-4e5f-8a6b-1c2d3e4f5a6b',
     });
     expect(errorText(error)).not.toContain('canary');
