@@ -4,6 +4,7 @@
 // storage account must fall back to the instance's own fetch quickly rather than hold a caller. broker.ts
 // imports this module only when the shared tier is configured.
 import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
+import { readToCap } from '../peerAnswer.js';
 import type { SharedStore } from './sharedTier.js';
 import type { SealedToken } from './tokenSeal.js';
 
@@ -54,14 +55,9 @@ export function createBlobStore(options: BlobStoreOptions): SharedStore {
           return { malformed: true };
         };
         if ((response.contentLength ?? 0) > MAX_BLOB_BYTES) return tooLarge();
-        const chunks: Buffer[] = [];
-        let length = 0;
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          length += chunk.length;
-          if (length > MAX_BLOB_BYTES) return tooLarge();
-          chunks.push(chunk);
-        }
-        return length === 0 ? undefined : JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
+        const body = await readToCap(stream as AsyncIterable<Buffer>, MAX_BLOB_BYTES);
+        if (body === undefined) return tooLarge();
+        return body.length === 0 ? undefined : JSON.parse(body.toString('utf8'));
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
         // A body that is not JSON is ignored like one that does not open.
