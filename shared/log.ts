@@ -1,5 +1,6 @@
 // Structured logging over the Functions InvocationContext. Every event has an allow-list of fields,
 // so a token, an assertion or a request body cannot reach a log line by accident.
+import { Buffer } from 'node:buffer';
 
 /** Events the broker emits, with the only fields each may carry. */
 export const LOG_EVENTS = {
@@ -66,10 +67,12 @@ export type LogLevel = 'info' | 'warn' | 'error';
  * new line or disguise another in any viewer, and the line still parses to the same value.
  */
 export function toLogLine(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[^\x20-\x7e]/g,
-    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const text = JSON.stringify(value);
+  // JSON.stringify has escaped everything below U+0020. As many UTF-8 bytes as characters means none
+  // above U+007F either: then only DEL is left to look for, and the line is written as it is. Both
+  // checks are native scans; the replace below costs as much as the stringify on a clean audit line.
+  if (Buffer.byteLength(text, 'utf8') === text.length && !text.includes('\x7f')) return text;
+  return text.replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Writes one JSON line `{event, ...fields}`; fields not on the event's allow-list are dropped. */

@@ -59,15 +59,18 @@ export interface TokenExchangeResponse {
   scope: string;
 }
 
+/** A granted exchange: the RFC 8693 body, and the same body as the JSON text the endpoint sends. */
+export interface Grant {
+  response: TokenExchangeResponse;
+  /** `JSON.stringify(response)`, built from the token's part serialised once per token. */
+  json: string;
+}
+
 /**
  * Runs one token exchange and writes its audit line. Throws a BrokerError for every refusal; the
  * caller maps it with toWireError.
  */
-export function exchangeToken(
-  deps: ExchangeDependencies,
-  body: string,
-  log: LogTarget,
-): Promise<TokenExchangeResponse> {
+export function exchangeToken(deps: ExchangeDependencies, body: string, log: LogTarget): Promise<Grant> {
   return inSpan('broker.exchange', {}, (span) => runExchange(deps, body, log, span));
 }
 
@@ -76,7 +79,7 @@ async function runExchange(
   body: string,
   log: LogTarget,
   span: Span,
-): Promise<TokenExchangeResponse> {
+): Promise<Grant> {
   const started = performance.now();
   const record: Partial<AuditRecord> = {};
   try {
@@ -92,9 +95,10 @@ async function runExchange(
     record.scope = decision.scope;
     const { token, from } = await obtainToken(deps, decision.target, decision.scope, log);
     const expiresIn = Math.floor((token.expiresAtMs - deps.clock.now()) / 1000);
+    const issued = issuedFacts(token);
     Object.assign(record, {
-      tokenSha256: accessTokenSha256(token),
-      expiresAt: new Date(token.expiresAtMs).toISOString(),
+      tokenSha256: issued.sha256,
+      expiresAt: issued.expiresAt,
       // A miss another instance had already filled in the shared tier is 'shared': no Entra call.
       cache: from === 'miss' && token.origin === 'shared' ? 'shared' : from,
     });
@@ -106,11 +110,15 @@ async function runExchange(
       durationMs: elapsed(started),
     });
     return {
-      access_token: token.accessToken,
-      issued_token_type: ACCESS_TOKEN_TYPE,
-      token_type: 'Bearer',
-      expires_in: expiresIn,
-      scope: decision.scope,
+      response: {
+        access_token: token.accessToken,
+        issued_token_type: ACCESS_TOKEN_TYPE,
+        token_type: 'Bearer',
+        expires_in: expiresIn,
+        scope: decision.scope,
+      },
+      // In the order and form JSON.stringify gives the response (a unit test holds them equal).
+      json: `{"access_token":${issued.accessTokenJson},"issued_token_type":"${ACCESS_TOKEN_TYPE}","token_type":"Bearer","expires_in":${expiresIn},"scope":${JSON.stringify(decision.scope)}}`,
     };
   } catch (error) {
     const { status, body: wire } = toWireError(error);
@@ -146,15 +154,29 @@ function report(log: LogTarget, span: Span, record: AuditRecord): void {
   });
 }
 
-// A cached token is handed out many times; its SHA-256 for the audit line is computed once.
-const accessTokenHashes = new WeakMap<EntraToken, string>();
-function accessTokenSha256(token: EntraToken): string {
-  let hash = accessTokenHashes.get(token);
-  if (hash === undefined) {
-    hash = sha256(token.accessToken);
-    accessTokenHashes.set(token, hash);
+/** What every answer and audit line for one Entra token repeats. */
+interface IssuedFacts {
+  /** The access token's SHA-256, for the audit line. */
+  sha256: string;
+  /** Its expiry, ISO 8601, for the audit line. */
+  expiresAt: string;
+  /** The access token as a JSON string: JSON.stringify scans a kilobyte-long token in about 2 µs. */
+  accessTokenJson: string;
+}
+
+// A cached token is handed out many times; what its answers and audit lines repeat is worked out once.
+const issuedFactsByToken = new WeakMap<EntraToken, IssuedFacts>();
+function issuedFacts(token: EntraToken): IssuedFacts {
+  let facts = issuedFactsByToken.get(token);
+  if (facts === undefined) {
+    facts = {
+      sha256: sha256(token.accessToken),
+      expiresAt: new Date(token.expiresAtMs).toISOString(),
+      accessTokenJson: JSON.stringify(token.accessToken),
+    };
+    issuedFactsByToken.set(token, facts);
   }
-  return hash;
+  return facts;
 }
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;

@@ -16,11 +16,17 @@ export interface TokenHttpRequest {
 
 export interface TokenHttpResponse {
   status: number;
+  /** Content-Type included. */
   headers: Record<string, string>;
-  jsonBody: unknown;
+  /** The JSON text of the answer. */
+  body: string;
 }
 
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+const GRANTED_HEADERS = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+  'Content-Type': 'application/json',
+};
 
 /** Runs the exchange for one request and maps the grant or the refusal to the wire. */
 export async function handleTokenRequest(
@@ -31,11 +37,11 @@ export async function handleTokenRequest(
     const body = await readBody(request);
     const broker = await getBroker(log);
     const granted = await exchangeToken(broker.exchange, body, log);
-    return { status: 200, headers: NO_STORE, jsonBody: granted };
+    return { status: 200, headers: GRANTED_HEADERS, body: granted.json };
   } catch (error) {
     reportFailure(log, 'token', error);
     const wire = toWireError(error);
-    return { status: wire.status, headers: wire.headers, jsonBody: wire.body };
+    return { status: wire.status, headers: wire.headers, body: JSON.stringify(wire.body) };
   }
 }
 

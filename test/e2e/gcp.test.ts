@@ -75,6 +75,7 @@ describe('a GCP workload gets an Entra token through the broker', () => {
 
     expect(status).toBe(200);
     expect(headers.get('cache-control')).toBe('no-store');
+    expect(headers.get('content-type')).toBe('application/json');
     expect(body).toMatchObject({
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
       token_type: 'Bearer',

@@ -26,7 +26,7 @@ describe('POST /api/token', () => {
     );
 
     expect(response.status).toBe(400);
-    expect(response.jsonBody).toEqual({
+    expect(JSON.parse(response.body as string)).toEqual({
       error: 'invalid_request',
       error_description: 'The request body must be application/x-www-form-urlencoded.',
     });
@@ -42,7 +42,7 @@ describe('POST /api/token', () => {
       context(),
     );
 
-    expect(response.jsonBody).toEqual({
+    expect(JSON.parse(response.body as string)).toEqual({
       error: 'invalid_request',
       error_description: 'The request body is too large.',
     });
@@ -57,7 +57,7 @@ describe('POST /api/token', () => {
     );
 
     expect(response.status).toBe(500);
-    expect(response.jsonBody).toEqual({
+    expect(JSON.parse(response.body as string)).toEqual({
       error: 'server_error',
       error_description: 'The broker failed to process the request; the failure has been logged.',
     });

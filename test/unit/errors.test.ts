@@ -1,7 +1,8 @@
 // toWireError: exposed errors keep their code and description; anything else becomes a fixed 500.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BrokerError, errorKind, toWireError } from '../../shared/errors.js';
-import { type LogTarget, logEvent } from '../../shared/log.js';
+import { type LogTarget, logEvent, toLogLine } from '../../shared/log.js';
 
 const noStore = {
   'Content-Type': 'application/json;charset=UTF-8',
@@ -68,6 +69,25 @@ describe('logEvent', () => {
     expect(lines[0]).toMatch(/^[\x20-\x7e]+$/);
     expect(lines[0]).toContain('\\u2028b\\u2029c\\u0085d\\u007fe\\u202ef\\u00e9g');
     expect(JSON.parse(lines[0] as string)).toEqual({ event: 'token.decision', caller });
+  });
+
+  it('writes any text as printable ASCII that parses back to it, DEL alone included', () => {
+    for (const text of ['\u007f', 'a\u007f', '\u0080', '\ud800', 'plain']) {
+      expect(toLogLine({ text })).toMatch(/^[\x20-\x7e]+$/);
+      expect(JSON.parse(toLogLine({ text }))).toEqual({ text });
+    }
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        fc.string({ unit: fc.constantFrom('a', '\u007f', ' ') }),
+        (a, b) => {
+          const line = toLogLine({ a, b });
+          expect(line).toMatch(/^[\x20-\x7e]+$/);
+          expect(JSON.parse(line)).toEqual({ a, b });
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -116,6 +116,21 @@ beforeEach(async () => {
 });
 
 describe('exchangeToken', () => {
+  it('answers the JSON text of its response, whatever characters the access token holds', async () => {
+    const token = await callerToken();
+    // Quotes, a backslash, a control character, non-ASCII, a lone surrogate: all escaped as JSON does.
+    const odd = `a"b\\c\u0001d\u00e9\u2028\ud800${ACCESS_TOKEN}`;
+    deps.entra = { requestToken: async () => ({ accessToken: odd, expiresAtMs: (NOW + 3599) * 1000 }) };
+
+    for (let round = 0; round < 2; round++) {
+      const granted = await exchangeToken(deps, form({ subject_token: token }), log);
+
+      expect(granted.response.access_token).toBe(odd);
+      expect(granted.json).toBe(JSON.stringify(granted.response));
+      expect(JSON.parse(granted.json)).toEqual(granted.response);
+    }
+  });
+
   it('grants, exchanges once for many concurrent callers, and audits without tokens', async () => {
     const token = await callerToken();
 
@@ -123,13 +138,14 @@ describe('exchangeToken', () => {
       Array.from({ length: 20 }, () => exchangeToken(deps, form({ subject_token: token }), log)),
     );
 
-    expect(responses[0]).toEqual({
+    expect(responses[0]?.response).toEqual({
       access_token: ACCESS_TOKEN,
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
       token_type: 'Bearer',
       expires_in: 3599,
       scope: VAULT,
     });
+    for (const granted of responses) expect(granted.json).toBe(JSON.stringify(granted.response));
     expect(entraCalls).toEqual([
       { tenant: TENANT, clientId: CLIENT, scope: VAULT, assertion: BROKER_ASSERTION },
     ]);
@@ -426,7 +442,7 @@ describe('exchangeToken', () => {
       log,
     );
 
-    expect(granted.access_token).toBe(ACCESS_TOKEN);
+    expect(granted.response.access_token).toBe(ACCESS_TOKEN);
     expect(seen).toEqual([signed]);
     expect(JSON.parse(lines.at(-1) as string)).toMatchObject({
       outcome: 'granted',
@@ -451,7 +467,7 @@ describe('exchangeToken', () => {
     const served = await exchangeToken(deps, form({ subject_token: token }), log).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 20));
 
-    expect(served?.access_token).toBe(ACCESS_TOKEN);
+    expect(served?.response.access_token).toBe(ACCESS_TOKEN);
     const refresh = lines
       .map((line) => JSON.parse(line))
       .find((line) => line.event === 'token.refresh_failed');

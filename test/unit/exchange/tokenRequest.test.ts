@@ -102,6 +102,59 @@ describe('parseTokenRequest', () => {
   });
 });
 
+// The parameters are read in one pass; what they give must be what a map of each name's values gives.
+describe('parseTokenRequest, reading any mix of parameters', () => {
+  const NAMES = ['grant_type', 'subject_token', 'subject_token_type', 'audience', 'scope', 'resource'];
+  const pair = fc.tuple(
+    fc.constantFrom(...NAMES, 'other'),
+    fc.constantFrom('', 'x', 'vault-reader', 'a.b.c', BASE.grant_type, BASE.subject_token_type),
+  );
+
+  /** The reading as a map of every name's non-empty values, in first-appearance order. */
+  function expected(pairs: [string, string][]): string {
+    if (pairs.some(([name]) => name === 'other')) return 'unknown';
+    const values = new Map<string, string[]>();
+    for (const [name, value] of pairs) {
+      if (value !== '') values.set(name, [...(values.get(name) ?? []), value]);
+    }
+    for (const [name, list] of values) {
+      if (name !== 'audience' && list.length > 1) return `The parameter '${name}' is given more than once.`;
+    }
+    return JSON.stringify(Object.fromEntries(values));
+  }
+
+  it('refuses the first repeated parameter, or reads each one', () => {
+    fc.assert(
+      fc.property(fc.array(pair, { maxLength: 12 }), (pairs) => {
+        const text = new URLSearchParams(pairs).toString();
+        const want = expected(pairs);
+        let got: string;
+        try {
+          const read = parseTokenRequest(text);
+          got = JSON.stringify(read);
+        } catch (error) {
+          got = (error as BrokerError).description;
+        }
+        if (want === 'unknown')
+          expect(got).toMatch(/^The request carries a parameter this broker does not accept/);
+        else if (want.startsWith('The parameter')) expect(got).toBe(want);
+        else {
+          const values = JSON.parse(want) as Record<string, string[]>;
+          if (got.startsWith('{'))
+            expect(JSON.parse(got)).toEqual({
+              subjectToken: values.subject_token?.[0],
+              subjectTokenType: values.subject_token_type?.[0],
+              audience: values.audience?.[0],
+              scope: values.scope?.[0],
+            });
+          else expect(got).not.toMatch(/is given more than once|does not accept/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 // formPairs is a fast path for URLSearchParams: it must agree with it on any body whatsoever.
 describe('formPairs', () => {
   const formText = fc.string({
