@@ -163,14 +163,25 @@ async function createAwsSource(
 }
 
 let current: Promise<Broker> | undefined;
+/** The broker once built: a request then needs no wait for it. */
+let built: Broker | undefined;
+
+/** The process's broker when it is built already; undefined before (then `getBroker`). */
+export const builtBroker = (): Broker | undefined => built;
 
 /** The process's broker, built on first use (start-up decisions logged to `log`); a failed build is retried on the next call. */
 export function getBroker(log?: LogTarget): Promise<Broker> {
   if (!current) {
-    current = createBroker(process.env, systemClock, log).catch((error: unknown) => {
-      current = undefined;
-      throw error;
-    });
+    current = createBroker(process.env, systemClock, log).then(
+      (broker) => {
+        built = broker;
+        return broker;
+      },
+      (error: unknown) => {
+        current = undefined;
+        throw error;
+      },
+    );
   }
   return current;
 }

@@ -16,7 +16,7 @@ import { inSpan, telemetry } from '../telemetry.js';
 import type { EntraClient, EntraToken } from './entraClient.js';
 import type { RecentTargets } from './refreshTokens.js';
 import type { SharedTier } from './sharedTier.js';
-import { targetToken } from './targetToken.js';
+import { targetCacheKey, targetToken } from './targetToken.js';
 import type { TokenCache } from './tokenCache.js';
 import {
   ACCESS_TOKEN_TYPE,
@@ -93,7 +93,9 @@ async function runExchange(
     if (!decision.allowed) throw policyRefusal(decision, caller, request.audience);
     record.rule = decision.rule;
     record.scope = decision.scope;
-    const { token, from } = await obtainToken(deps, decision.target, decision.scope, log);
+    const { token, from } =
+      cachedToken(deps, decision.target, decision.scope) ??
+      (await obtainToken(deps, decision.target, decision.scope, log));
     const expiresIn = Math.floor((token.expiresAtMs - deps.clock.now()) / 1000);
     const issued = issuedFacts(token);
     Object.assign(record, {
@@ -284,6 +286,21 @@ function policyRefusal(
         { detail },
       );
   }
+}
+
+/**
+ * The cached token for a target and scope when it needs no refresh: most requests, answered without
+ * building a fetcher (obtainToken handles everything else the same way).
+ */
+function cachedToken(
+  deps: ExchangeDependencies,
+  target: Target,
+  scope: string,
+): { token: EntraToken; from: 'hit' } | undefined {
+  const token = deps.cache.ready(targetCacheKey(target, scope));
+  if (!token) return undefined;
+  deps.recent?.touch(target.name, scope);
+  return { token, from: 'hit' };
 }
 
 /** The Entra token for a target and scope, from cache or one exchange shared by concurrent callers. */

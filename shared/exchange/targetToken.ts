@@ -12,9 +12,24 @@ import type { SharedTier } from './sharedTier.js';
 import { TokenCache } from './tokenCache.js';
 import { type ExchangeContext, mapUpstreamError } from './upstreamErrors.js';
 
+// A policy's targets live as long as the process and have a few scopes each: their keys are built once.
+const keysByTarget = new WeakMap<Target, Map<string, string>>();
+
 /** The cache key of a target's token for a scope: the one place that says what a token is shared by. */
-export const targetCacheKey = (target: Target, scope: string): string =>
-  TokenCache.key(target.tenant, target.clientId, scope);
+export function targetCacheKey(target: Target, scope: string): string {
+  let keys = keysByTarget.get(target);
+  if (!keys) {
+    keys = new Map();
+    keysByTarget.set(target, keys);
+  }
+  let key = keys.get(scope);
+  if (key === undefined) {
+    key = TokenCache.key(target.tenant, target.clientId, scope);
+    // Scopes are the policy's (a caller's other scopes are refused before this), but the map stays bounded.
+    if (keys.size < 64) keys.set(scope, key);
+  }
+  return key;
+}
 
 export interface TargetTokenDependencies {
   sources: ReadonlyMap<string, TokenSource>;

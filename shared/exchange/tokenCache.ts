@@ -102,6 +102,21 @@ export class TokenCache<T extends Expiring> {
   }
 
   /**
+   * The key's token when `get` would answer it at once and start no refresh: usable, and not yet due for
+   * refresh. Marked most recently used, as `get` marks it. Undefined otherwise, and then `get` decides.
+   * Synchronous, so a caller can skip building a fetcher for the common case.
+   */
+  ready(key: string): T | undefined {
+    const token = (this.#last?.key === key ? this.#last.entry : this.#entries.get(key))?.token;
+    if (!token) return undefined;
+    const now = this.options.clock.now();
+    if (token.expiresAtMs - this.options.refreshBeforeMs <= now) return undefined;
+    if (token.expiresAtMs - this.options.minRemainingMs <= now) return undefined;
+    this.#touch(key);
+    return token;
+  }
+
+  /**
    * Returns a usable token for `key`, calling `fetcher` at most once at a time per key.
    * `onBackgroundError` hears about failures of a refresh-ahead nobody waits for.
    */

@@ -1,7 +1,7 @@
 // POST /api/token apart from any host: the body's checks (content type, charset, size, UTF-8), the
 // exchange, and the answer in the contract's shape. functions/token.ts adapts the Functions host's
 // HttpRequest to it; the benchmark's bare adapter (bench/servers.ts) calls it from node:http directly.
-import { getBroker } from '../broker.js';
+import { builtBroker, getBroker } from '../broker.js';
 import { BrokerError, toWireError } from '../errors.js';
 import { type LogTarget, reportFailure } from '../log.js';
 import { exchangeToken } from './exchangeToken.js';
@@ -35,7 +35,7 @@ export async function handleTokenRequest(
 ): Promise<TokenHttpResponse> {
   try {
     const body = await readBody(request);
-    const broker = await getBroker(log);
+    const broker = builtBroker() ?? (await getBroker(log));
     const granted = await exchangeToken(broker.exchange, body, log);
     return { status: 200, headers: GRANTED_HEADERS, body: granted.json };
   } catch (error) {

@@ -198,6 +198,26 @@ describe('TokenCache', () => {
     expect((await cache.get('b', immediate('b2'))).from).toBe('miss');
   });
 
+  it('answers ready() only with a token get() would hand out without a refresh, and marks it most recent', async () => {
+    const { clock, cache, token } = setup(2);
+    const immediate = (name: string) => () => Promise.resolve(token(name));
+    expect(cache.ready('a')).toBeUndefined();
+    expect(cache.size).toBe(0); // asking created nothing
+    await cache.get('a', immediate('a'));
+    await cache.get('b', immediate('b'));
+
+    expect(cache.ready('a')?.accessToken).toBe('a');
+    await cache.get('c', immediate('c')); // evicts b: ready() made a the most recent
+    expect(cache.ready('b')).toBeUndefined();
+    expect(cache.ready('a')?.accessToken).toBe('a');
+
+    clock.t += 55 * MINUTE + 1; // inside the refresh window: get() would start a refresh
+    expect(cache.ready('a')).toBeUndefined();
+    expect((await cache.get('a', immediate('a-refreshed'))).token.accessToken).toBe('a');
+    await settle();
+    expect(cache.ready('a')?.accessToken).toBe('a-refreshed');
+  });
+
   it('keeps a key asked for several times in a row the most recent, and one evicted meanwhile a miss', async () => {
     const { cache, token } = setup(2);
     const immediate = (name: string) => () => Promise.resolve(token(name));
