@@ -139,7 +139,8 @@ export function formatSetCookie(cookie: RpcHttpCookie): string {
 
 function bodyBytes(body: RpcTypedData | null | undefined): Buffer {
   if (!body) return Buffer.alloc(0);
-  if (body.bytes) return Buffer.from(body.bytes);
+  // A view of the worker's bytes, not a copy: nothing writes to them after the invocation.
+  if (body.bytes) return Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength);
   if (body.string != null) return Buffer.from(body.string, 'utf8');
   if (body.json != null) return Buffer.from(body.json, 'utf8');
   return Buffer.alloc(0);

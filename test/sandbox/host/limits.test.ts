@@ -227,6 +227,34 @@ describe('with short timeouts and a small body cap', () => {
     expect(result.text).toContain(`"body":"${'b'.repeat(1_000)}"`);
   });
 
+  it('checks bodies read at the same time each against its own start, and again once reads resume after a pause', async () => {
+    const silent = async () => {
+      const { socket, closed } = await rawClient(port);
+      socket.write(head(10));
+      return closed;
+    };
+    const steady = async () => {
+      const { socket, closed } = await rawClient(port);
+      socket.write(head(1_000).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+      for (let i = 0; i < 10; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        socket.write('c'.repeat(100));
+      }
+      return closed;
+    };
+
+    const [cut, passed] = await Promise.all([silent(), steady()]);
+    expect(statusLines(cut.text)).toEqual(['HTTP/1.1 408 Request Timeout']);
+    expect(statusLines(passed.text)).toEqual(['HTTP/1.1 200 OK']);
+
+    // No body is being read for over a heartbeat; a new one is still checked.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const later = await silent();
+    expect(statusLines(later.text)).toEqual(['HTTP/1.1 408 Request Timeout']);
+    expect(later.closedAfterMs).toBeGreaterThanOrEqual(500);
+    expect(later.closedAfterMs).toBeLessThan(5_000);
+  });
+
   it('passes a body sent at full speed', async () => {
     const response = await rawRequest(`${started.host.url}/api/echo/1?as=text`, {
       method: 'POST',
