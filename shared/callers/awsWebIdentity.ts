@@ -1,16 +1,17 @@
 // The `aws-web-identity` caller verifier (issue 8; protocols.md §C.5): an AWS workload presents the JWT
 // its account's issuer signed through `sts:GetWebIdentityToken`, with the broker's audience. Issuers are
 // allow-listed per account in configuration (AWS_WEB_IDENTITY_ISSUERS); each has its own key set.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { AwsWebIdentityPrincipal, CallerVerifier } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 /** One account's issuer and where its keys are read. */
 export interface AwsWebIdentityIssuer {
   account: string;
   issuer: string;
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
 }
 
 export interface AwsWebIdentityVerifierOptions {

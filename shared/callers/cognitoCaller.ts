@@ -1,10 +1,11 @@
 // The `cognito` caller verifier (issue 8; protocols.md §C.3): a workload presents an Amazon Cognito
 // OpenID token whose `aud` is an identity pool this broker is configured to trust. Guests are refused:
 // anyone who knows a pool id that admits guests can get a guest token.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { CallerVerifier, CognitoPrincipal } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 /** Cognito's issuer for OpenID tokens (the commercial partition). */
 export const COGNITO_ISSUER = 'https://cognito-identity.amazonaws.com';
@@ -12,7 +13,7 @@ export const COGNITO_ISSUER = 'https://cognito-identity.amazonaws.com';
 export interface CognitoVerifierOptions {
   /** Identity pool ids (`<region>:<guid>`) whose tokens are accepted: the token's `aud`. */
   identityPools: readonly string[];
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
   maxLifetimeSeconds: number;
   clockSkewSeconds: number;
   maxTokenBytes: number;

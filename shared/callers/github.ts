@@ -1,15 +1,16 @@
 // The `github` caller verifier (issue 9; protocols.md §E.1): a GitHub Actions OIDC token with the
 // broker's audience. The principal comes from the structured claims, so both `sub` formats (classic
 // `repo:owner/repo:…` and the immutable `repo:owner@id/repo@id:…`) yield the same fields.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { CallerVerifier, GitHubPrincipal } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 export interface GitHubVerifierOptions {
   /** `https://token.actions.githubusercontent.com`, or a GHES / GHE.com issuer. */
   issuer: string;
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
   audience: string;
   maxLifetimeSeconds: number;
   clockSkewSeconds: number;

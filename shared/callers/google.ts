@@ -1,9 +1,10 @@
 // Verifies a Google-signed ID token presented as subject_token (issue 4; protocols.md §B.2–B.3): the
 // JWT caller pattern (jwtCaller.ts) with Google's issuers, RS256, and its `sub`/`email` claims.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { CallerVerifier, GooglePrincipal } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 /** Both issuer forms Google documents for ID tokens (google-auth-library's verifyIdToken accepts both). */
 export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'] as const;
@@ -12,7 +13,7 @@ export interface GoogleVerifierOptions {
   /** The broker's own audience; the token's `aud` must be exactly this. */
   audience: string;
   /** Key resolver for Google's JWKS (see jwksResolver.ts). */
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
   clock: Clock;
   /** Tolerance for `exp`, `nbf` and `iat`, in seconds. */
   clockSkewSeconds: number;

@@ -16,6 +16,7 @@ import {
 } from 'jose';
 import type { Clock } from '../clock.js';
 import { readCapped } from '../peerAnswer.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 export interface JwksResolverOptions {
   /** Age after which jose refetches the set, in milliseconds. */
@@ -75,7 +76,7 @@ const cappedFetch: FetchImplementation = async (url, init) => {
 };
 
 /** A jose key resolver for one JWKS URL, with stale-if-error and a retry backoff during outages. */
-export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): JWTVerifyGetKey {
+export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): KeyGetter {
   // jose writes each successfully fetched set and its fetch time here.
   const fetched: Partial<ExportedJWKSCache> = {};
   const remote = createRemoteJWKSet(jwksUrl, {
@@ -104,7 +105,19 @@ export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): 
     return set && now - set.fetchedAt <= options.staleMaxAgeMs ? set : undefined;
   };
 
-  return async (header, token) => {
+  /**
+   * The set jose holds, while the resolver answers from it as it is: no failure window, and younger than
+   * the cache age (by Date.now(), as jose times it). A new fetch stores a new object.
+   */
+  const currentSet = (): object | undefined => {
+    if (options.clock.now() < retryAt) return undefined;
+    const { jwks, uat } = fetched;
+    return jwks !== undefined && uat !== undefined && Date.now() < uat + options.cacheMaxAgeMs
+      ? jwks
+      : undefined;
+  };
+
+  const resolve: JWTVerifyGetKey = async (header, token) => {
     const now = options.clock.now();
     if (now < retryAt) {
       // The endpoint failed a moment ago: it is not asked again, whatever the caller sends.
@@ -123,4 +136,5 @@ export function createJwksResolver(jwksUrl: URL, options: JwksResolverOptions): 
       return fallback.resolve(header, token);
     }
   };
+  return Object.assign(resolve, { currentSet });
 }

@@ -2,13 +2,13 @@
 // required `kid`, jose with every option pinned (issuer, audience, algorithms, times, maximum age),
 // then the claims jose does not check (lifetime, a single audience) and the caller kind's own claims.
 // Google, AWS web identity and Cognito verifiers are profiles of it.
-import { errors, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { errors, type JWTHeaderParameters, type JWTPayload, jwtVerify } from 'jose';
 import type { Clock } from '../clock.js';
 import { BrokerError, errorKind } from '../errors.js';
 import type { CallerPrincipal, CallerVerifier, CheckedJwt } from './callerVerifier.js';
 import { JwksUnavailableError } from './jwksResolver.js';
 import { checkSubjectTokenShape } from './jwtShape.js';
-import type { CachedCaller, SigningKeyProof } from './verifiedTokenCache.js';
+import type { CachedCaller, KeyGetter, SigningKeyProof } from './verifiedTokenCache.js';
 
 export interface JwtCallerOptions<P extends CallerPrincipal> {
   /** Exact `iss` values this verifier takes, from configuration. */
@@ -24,7 +24,7 @@ export interface JwtCallerOptions<P extends CallerPrincipal> {
    * Undefined refuses the token. It may read `iss` and `sub` only: the verified-token cache asks again
    * with just those two.
    */
-  keysFor(unverified: Readonly<Record<string, unknown>>): JWTVerifyGetKey | undefined;
+  keysFor(unverified: Readonly<Record<string, unknown>>): KeyGetter | undefined;
   /** The audience (or audiences) `aud` must be. */
   audience: string | readonly string[];
   /**

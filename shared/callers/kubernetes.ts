@@ -1,14 +1,15 @@
 // The `kubernetes` caller verifier (issue 9; protocols.md §E.2): a projected service-account token of
 // a cluster whose issuer is configured, with the broker's audience; keys from that cluster's JWKS.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { CallerVerifier, KubernetesPrincipal } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 export interface KubernetesCluster {
   /** The API server's `--service-account-issuer`, exact (an AKS issuer keeps its trailing slash). */
   issuer: string;
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
 }
 
 export interface KubernetesVerifierOptions {

@@ -1,14 +1,15 @@
 // The generic `oidc` caller verifier (issue 9): any other issuer listed in configuration, with its own
 // JWKS URL, algorithms and audience. The principal is the issuer, the subject, and only the claims the
 // configuration lets the policy use (as strings), so a policy can never match on an unlisted claim.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { CallerVerifier, OidcPrincipal } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 export interface OidcIssuerSettings {
   issuer: string;
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
   algorithms: readonly string[];
   /** The audience its tokens must carry; the broker's unless configured. */
   audience: string;

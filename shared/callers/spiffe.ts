@@ -2,16 +2,17 @@
 // (algorithms RS*/ES*/PS*, only `alg`, `kid`, `typ` in the header, `aud` required, `sub` a valid SPIFFE
 // ID) against the key set of its trust domain, configured per trust domain: an allow-list, so an SVID
 // of any other trust domain is refused without a fetch. ES256 is fine here: the broker verifies it.
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import type { CallerVerifier, SpiffePrincipal } from './callerVerifier.js';
 import { createJwtCallerVerifier, refuseCaller } from './jwtCaller.js';
 import { parseSpiffeId } from './spiffeId.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 /** One trusted trust domain: where its JWT keys come from, and the `iss` its SVIDs carry, if any. */
 export interface SpiffeTrustDomain {
   trustDomain: string;
-  keys: JWTVerifyGetKey;
+  keys: KeyGetter;
   /** SPIRE's `jwt_issuer`, when set; SVIDs without `iss` are matched by their `sub` instead. */
   issuer?: string;
 }

@@ -1,13 +1,19 @@
 // JWT bundles from the SPIFFE Workload API stream (issue 9; protocols.md §D.1–D.2), as key resolvers per
 // trust domain: every message replaces the whole set, so a key rotated in verifies at once and a key
 // rotated out stops verifying at once, with no restart and no fetch per token.
-import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { type JwtBundles, WorkloadApiClient } from '../sources/workloadApi.js';
 import { JwksUnavailableError } from './jwksResolver.js';
+import type { KeyGetter } from './verifiedTokenCache.js';
 
 export interface SpiffeBundleFeed {
   /** The resolver for one trust domain; it refuses while no bundle has arrived for it. */
-  keysFor(trustDomain: string): JWTVerifyGetKey;
+  keysFor(trustDomain: string): KeyGetter;
   close(): void;
 }
 
@@ -70,12 +76,17 @@ export function createSpiffeBundleFeed(
     return startUp;
   };
   return {
-    keysFor: (trustDomain) => async (header, token) => {
-      if (!resolvers) await waitForFirst();
-      const resolve = resolvers?.get(trustDomain);
-      if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain}`) });
-      return resolve(header, token);
-    },
+    keysFor: (trustDomain) =>
+      Object.assign(
+        async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+          if (!resolvers) await waitForFirst();
+          const resolve = resolvers?.get(trustDomain);
+          if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain}`) });
+          return resolve(header, token);
+        },
+        // Each bundle update builds new sets: a trust domain's set is the same object until the next one.
+        { currentSet: () => resolvers?.get(trustDomain) },
+      ),
     close() {
       stop();
       client.close();

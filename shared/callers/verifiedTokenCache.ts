@@ -11,18 +11,30 @@ import type { Clock } from '../clock.js';
 import type { VerifiedCaller } from './callerVerifier.js';
 
 /**
+ * A key getter that can also tell, without being asked for a key, which key set it answers from: the
+ * same object for as long as it would answer from the same set without fetching or failing over, and
+ * undefined whenever asking it might fetch, fall back or refuse (jwksResolver.ts, spiffeBundles.ts).
+ */
+export type KeyGetter = JWTVerifyGetKey & { currentSet?: () => object | undefined };
+
+/**
  * How a JWT verifier proves, later, that the key which verified a token is still the issuer's: the key
  * set is chosen again (by `iss` and `sub`) and asked for the header's key. Small on purpose: 100,000
  * entries are kept (bench/memory.ts).
  */
 export interface SigningKeyProof {
   /** The verifier's own key-set chooser, shared by all its entries. */
-  keysFor: (chooser: { iss: unknown; sub: unknown }) => JWTVerifyGetKey | undefined;
+  keysFor: (chooser: { iss: unknown; sub: unknown }) => KeyGetter | undefined;
   chooser: { iss: unknown; sub: unknown };
   /** What key sets choose by. */
   header: Pick<JWTHeaderParameters, 'alg' | 'kid'>;
   /** The key object jose verified with. */
   key: unknown;
+  /**
+   * The key set (its getter's `currentSet`) in which the cache last found `key` under `header`; while
+   * the getter still answers from that very set, the key is still there and need not be asked for.
+   */
+  confirmedIn?: object;
 }
 
 // Key sets choose by the protected header; nothing of the token's body is needed.
@@ -47,6 +59,21 @@ export class VerifiedTokenCache {
   }
 
   /**
+   * The caller a token with this SHA-256 proved before, when the answer needs no key set asked: the
+   * token has not expired, and its key was found in the set its issuer's getter still answers from,
+   * unchanged. Undefined otherwise, and then `lookup` decides (most requests of a repeat caller end here,
+   * without the getter's asynchronous round).
+   */
+  known(tokenSha256: string): VerifiedCaller | undefined {
+    const entry = this.#entries.get(tokenSha256);
+    if (!entry || this.clock.now() >= entry.expiresAt * 1000) return undefined;
+    const { keysFor, chooser, confirmedIn } = entry.signingKey;
+    if (confirmedIn === undefined || keysFor(chooser)?.currentSet?.() !== confirmedIn) return undefined;
+    this.#mostRecent(tokenSha256, entry);
+    return entry;
+  }
+
+  /**
    * The caller a token with this SHA-256 proved before, when it has not expired and its key still
    * resolves to the same key; undefined otherwise (and a dead entry is dropped).
    */
@@ -57,21 +84,31 @@ export class VerifiedTokenCache {
       this.#entries.delete(tokenSha256);
       return undefined;
     }
+    const proof = entry.signingKey;
     let key: unknown;
+    // The set before and after asking: when it is the same object both times, the answer came from it.
+    let before: object | undefined;
+    let after: object | undefined;
     try {
-      const { keysFor, chooser, header } = entry.signingKey;
-      key = await keysFor(chooser)?.(header as JWTHeaderParameters, NO_BODY);
+      const getter = proof.keysFor(proof.chooser);
+      before = getter?.currentSet?.();
+      key = await getter?.(proof.header as JWTHeaderParameters, NO_BODY);
+      after = getter?.currentSet?.();
     } catch {
       key = undefined;
     }
-    if (key !== entry.signingKey.key) {
+    if (key !== proof.key) {
       this.#entries.delete(tokenSha256);
       return undefined;
     }
-    // Most recently used last.
+    proof.confirmedIn = before !== undefined && before === after ? before : undefined;
+    this.#mostRecent(tokenSha256, entry);
+    return entry;
+  }
+
+  #mostRecent(tokenSha256: string, entry: KeyedCaller): void {
     this.#entries.delete(tokenSha256);
     this.#entries.set(tokenSha256, entry);
-    return entry;
   }
 
   /** Keeps a verified caller whose verifier said which key verified it; others are not kept. */

@@ -86,7 +86,11 @@ async function runExchange(
     const request = parseTokenRequest(body);
     const subjectTokenSha256 = sha256(request.subjectToken);
     record.subjectTokenSha256 = subjectTokenSha256;
-    const caller = await verifyCaller(deps, request, subjectTokenSha256);
+    const caller =
+      (request.subjectTokenType === AWS_TOKEN_TYPE
+        ? undefined
+        : deps.verifiedTokens?.known(subjectTokenSha256)) ??
+      (await verifyCaller(deps, request, subjectTokenSha256));
     record.caller = caller.principal;
     record.target = request.audience;
     const decision = deps.policy.decide(caller.principal, request.audience, request.scope);

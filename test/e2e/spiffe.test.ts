@@ -137,6 +137,9 @@ describe('a broker whose own assertion is a JWT-SVID', () => {
 
   it('accepts a workload key rotated in, and refuses SVIDs of a key rotated out, from the bundle stream without restart', async () => {
     const before = await workloadSvid();
+    // Verified, then recalled: the verified-token cache has seen its key in the current bundle.
+    expect((await exchange(before)).status).toBe(200);
+    expect((await exchange(before)).status).toBe(200);
     await admin(e.spiffe.callerAgentAdminUrl, 'rotate', {
       trustDomain: e.spiffe.trustDomain,
       retirePrevious: true,

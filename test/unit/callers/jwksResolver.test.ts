@@ -86,6 +86,31 @@ describe('createJwksResolver', () => {
     expect(fetches).toBe(2);
   });
 
+  it('tells the set it answers from only while it would answer from it without fetching or falling back', async () => {
+    const keys = resolver({ cacheMaxAgeMs: 200, cooldownMs: 5000 });
+    const jwt = await token();
+    expect(keys.currentSet?.()).toBeUndefined(); // nothing fetched yet
+
+    await jwtVerify(jwt, keys);
+    const set = keys.currentSet?.();
+    expect(set).toBeDefined();
+    await jwtVerify(jwt, keys);
+    expect(keys.currentSet?.()).toBe(set); // no fetch: the same set
+
+    await sleep(250); // past the cache age: the next call would fetch
+    expect(keys.currentSet?.()).toBeUndefined();
+    await jwtVerify(jwt, keys);
+    const refetched = keys.currentSet?.();
+    expect(refetched).toBeDefined();
+    expect(refetched).not.toBe(set); // a refetch is a new set, even with the same keys
+
+    await sleep(250);
+    failing = true;
+    await jwtVerify(jwt, keys); // the refetch fails: the last good set stands in
+    expect(keys.currentSet?.()).toBeUndefined(); // during the failure pause, nothing is recalled
+    expect(fetches).toBe(3);
+  });
+
   it('gives up with JwksUnavailableError once the last good set is older than the stale window', async () => {
     const time = { t: Date.now() };
     const keys = resolver({

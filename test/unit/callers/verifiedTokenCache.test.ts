@@ -7,7 +7,7 @@ import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { VerifiedCaller } from '../../../shared/callers/callerVerifier.js';
 import { createGoogleVerifier } from '../../../shared/callers/google.js';
-import { VerifiedTokenCache } from '../../../shared/callers/verifiedTokenCache.js';
+import { type KeyGetter, VerifiedTokenCache } from '../../../shared/callers/verifiedTokenCache.js';
 import { createTestSigner, type TestSigner } from '../../helpers/signer.js';
 
 const NOW = 1_800_000_000;
@@ -27,8 +27,12 @@ beforeAll(async () => {
   [signer, other] = await Promise.all([createTestSigner(), createTestSigner()]);
 });
 
-/** The exchange's flow: look the token up; on a miss verify it fully and remember it. */
-function setup() {
+/**
+ * The exchange's flow: recall the token without asking the key set when the cache can, else look it up;
+ * on a miss verify it fully and remember it. `versioned`: the key getter tells which set it answers from
+ * (`currentSet`), as the broker's JWKS resolver and SPIFFE bundles do; otherwise every recall asks it.
+ */
+function setup(versioned: boolean) {
   const clock = { t: NOW * 1000, now: () => clock.t };
   let published: JSONWebKeySet = signer.jwks;
   let current = createLocalJWKSet(published);
@@ -36,9 +40,17 @@ function setup() {
     published = jwks;
     current = createLocalJWKSet(published);
   };
+  let asked = 0;
+  let duringAsk: (() => void) | undefined;
+  const getter: KeyGetter = async (header, input) => {
+    asked++;
+    const answer = current(header, input);
+    duringAsk?.();
+    return answer;
+  };
   const verifier = createGoogleVerifier({
     audience: AUDIENCE,
-    keys: (header, input) => current(header, input),
+    keys: versioned ? Object.assign(getter, { currentSet: () => current }) : getter,
     clock,
     clockSkewSeconds: 60,
     maxTokenBytes: 8192,
@@ -47,19 +59,32 @@ function setup() {
   const cache = new VerifiedTokenCache(clock, 3);
   let verifications = 0;
   const present = async (token: string): Promise<{ caller: VerifiedCaller; from: 'cache' | 'verified' }> => {
-    const known = await cache.lookup(sha256(token));
+    const known = cache.known(sha256(token)) ?? (await cache.lookup(sha256(token)));
     if (known) return { caller: known, from: 'cache' };
     verifications++;
     const verified = await verifier.verify(token);
     cache.remember(sha256(token), verified);
     return { caller: verified, from: 'verified' };
   };
-  return { clock, cache, present, publish, verifications: () => verifications };
+  return {
+    clock,
+    cache,
+    present,
+    publish,
+    verifications: () => verifications,
+    asked: () => asked,
+    onAsk: (action: (() => void) | undefined) => {
+      duringAsk = action;
+    },
+  };
 }
 
-describe('VerifiedTokenCache', () => {
+describe.each([
+  ['a key getter that asks every time', false],
+  ['a key getter that tells its current set', true],
+])('VerifiedTokenCache with %s', (_name, versioned) => {
   it('recognises the same token again without verifying it again, with the same principal', async () => {
-    const { present, verifications } = setup();
+    const { present, verifications } = setup(versioned);
     const token = await signer.sign(claims());
 
     const first = await present(token);
@@ -74,7 +99,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('never serves a token at or after its exp, even inside the skew the full check allows', async () => {
-    const { clock, present } = setup();
+    const { clock, present } = setup(versioned);
     const token = await signer.sign(claims());
     await present(token);
 
@@ -86,9 +111,10 @@ describe('VerifiedTokenCache', () => {
   });
 
   it("never serves a token once its key left the issuer's key set", async () => {
-    const { present, publish } = setup();
+    const { present, publish } = setup(versioned);
     const token = await signer.sign(claims());
     await present(token);
+    await present(token); // recalled: with a versioned getter, its set is now noted
 
     publish({ keys: [{ ...other.jwks.keys[0], kid: 'k2' }] }); // k1 is gone
 
@@ -96,9 +122,10 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('never serves a token whose kid now names another key', async () => {
-    const { present, publish } = setup();
+    const { present, publish } = setup(versioned);
     const token = await signer.sign(claims());
     await present(token);
+    await present(token); // recalled: with a versioned getter, its set is now noted
 
     publish(other.jwks); // the other signer's key, also published as k1
 
@@ -106,7 +133,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('keeps serving across a refetch of the same key set only after verifying once more', async () => {
-    const { present, publish, verifications } = setup();
+    const { present, publish, verifications } = setup(versioned);
     const token = await signer.sign(claims());
     await present(token);
     publish({ keys: [...signer.jwks.keys] });
@@ -117,7 +144,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('never recognises a token that differs in any one byte', async () => {
-    const { cache, present } = setup();
+    const { cache, present } = setup(versioned);
     const token = await signer.sign(claims());
     await present(token);
     await fc.assert(
@@ -127,7 +154,11 @@ describe('VerifiedTokenCache', () => {
         async (at, flip) => {
           const changed =
             token.slice(0, at) + String.fromCharCode(token.charCodeAt(at) ^ flip) + token.slice(at + 1);
-          return changed === token || (await cache.lookup(sha256(changed))) === undefined;
+          return (
+            changed === token ||
+            (cache.known(sha256(changed)) === undefined &&
+              (await cache.lookup(sha256(changed))) === undefined)
+          );
         },
       ),
       { numRuns: 500 },
@@ -135,7 +166,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('keeps no refused token, and holds at most its bound, the least recently used dropped first', async () => {
-    const { cache, present } = setup();
+    const { cache, present } = setup(versioned);
     const forged = await other.sign(claims());
     await expect(present(forged)).rejects.toMatchObject({ code: 'invalid_grant' });
     expect(cache.size).toBe(0);
@@ -150,5 +181,45 @@ describe('VerifiedTokenCache', () => {
     expect(cache.size).toBe(3);
     expect(await cache.lookup(sha256(tokens[1] as string))).toBeUndefined();
     expect(await cache.lookup(sha256(tokens[0] as string))).toBeDefined();
+  });
+});
+
+describe('VerifiedTokenCache recalling without asking the key set', () => {
+  it('asks the set once to confirm the key, then not again while the getter answers from that set', async () => {
+    const { present, publish, asked, verifications } = setup(true);
+    const token = await signer.sign(claims());
+    await present(token); // verified: the signature check asks once
+    await present(token); // looked up: asks once more and notes the set
+    const afterConfirm = asked();
+    for (let i = 0; i < 5; i++) expect((await present(token)).from).toBe('cache');
+
+    expect(asked()).toBe(afterConfirm);
+    publish({ keys: [...signer.jwks.keys] }); // a new set, even with the same key: asked again
+    expect((await present(token)).from).toBe('verified');
+    expect(asked()).toBeGreaterThan(afterConfirm);
+    expect(verifications()).toBe(2);
+  });
+
+  it('does not recall through a set that was replaced while it was being asked', async () => {
+    const { present, publish, onAsk, asked } = setup(true);
+    const token = await signer.sign(claims());
+    await present(token);
+    onAsk(() => publish({ keys: [...signer.jwks.keys] })); // the set changes under the lookup
+    expect((await present(token)).from).toBe('cache');
+    onAsk(undefined);
+    const before = asked();
+
+    expect((await present(token)).from).toBe('verified');
+    expect(asked()).toBeGreaterThan(before);
+  });
+
+  it('recalls nothing from a getter that cannot tell its set', async () => {
+    const { cache, present } = setup(false);
+    const token = await signer.sign(claims());
+    await present(token);
+    await present(token);
+
+    expect(cache.known(sha256(token))).toBeUndefined();
+    expect(await cache.lookup(sha256(token))).toBeDefined();
   });
 });
