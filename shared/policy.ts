@@ -159,7 +159,10 @@ export function compilePolicy(document: unknown): Policy {
       if (chosen === undefined) return { allowed: false, reason: 'scope_missing', target: found };
       if (!found.scopes.includes(chosen))
         return { allowed: false, reason: 'scope_not_allowed', target: found };
-      return { allowed: true, reason: 'rule_matched', rule: rule.name, target: found, scope: chosen };
+      // The policy's own string, not the caller's (a slice of its request body, which a key built from
+      // it and kept for the process would keep whole).
+      const own = found.scopes[found.scopes.indexOf(chosen)] as string;
+      return { allowed: true, reason: 'rule_matched', rule: rule.name, target: found, scope: own };
     },
   };
 }

@@ -153,6 +153,8 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
         chooser: { iss: payload.iss, sub: payload.sub },
         header: internHeader(protectedHeader.alg, protectedHeader.kid),
         key,
+        // Present from the start, so every entry has one shape whether or not a lookup has noted a set.
+        confirmedIn: undefined,
       };
       return { principal, expiresAt: exp, signingKey };
     },

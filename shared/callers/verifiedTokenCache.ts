@@ -12,8 +12,10 @@ import type { VerifiedCaller } from './callerVerifier.js';
 
 /**
  * A key getter that can also tell, without being asked for a key, which key set it answers from: the
- * same object for as long as it would answer from the same set without fetching or failing over, and
- * undefined whenever asking it might fetch, fall back or refuse (jwksResolver.ts, spiffeBundles.ts).
+ * same object for as long as it would answer a key the set holds from that set, without fetching or
+ * failing over, and undefined whenever asking it might fetch, fall back or refuse for want of a set
+ * (jwksResolver.ts, spiffeBundles.ts). An unknown `kid` may still make it fetch; the verified-token
+ * cache only ever asks for keys it found in that very set.
  */
 export type KeyGetter = JWTVerifyGetKey & { currentSet?: () => object | undefined };
 

@@ -1,6 +1,7 @@
 // Parses an RFC 8693 token-exchange request (broker.md, public contract) into a typed request, or
 // refuses it with the contract's error. Every step is linear in the body size and runs before any
 // verification (issue 7). Nothing here has verified the subject token.
+import { Buffer } from 'node:buffer';
 import { AWS_SUBJECT_TOKEN_TYPE } from '../client/awsRequestFormat.js';
 import { BrokerError } from '../errors.js';
 import { TARGET_NAME } from '../policy.js';
@@ -67,15 +68,16 @@ function countPairs(body: string): number {
  * time per cached request (bench/README.md). decodeURIComponent agrees with the parser on well-formed
  * input and throws on anything else, which the parser itself then decodes.
  */
-function decodeComponent(raw: string): string {
+function decodeComponent(raw: string, remember: boolean): string {
   // The parser reads the text as UTF-8 first, so a lone surrogate becomes U+FFFD (toWellFormed).
   if (raw.indexOf('%') === -1 && raw.indexOf('+') === -1) return raw.toWellFormed();
-  if (raw.length > DECODED_MAX_LENGTH) return decodeEscaped(raw);
+  if (!remember || raw.length > DECODED_MAX_LENGTH) return decodeEscaped(raw);
   let decoded = recentlyDecoded.get(raw);
   if (decoded === undefined) {
     decoded = decodeEscaped(raw);
     if (recentlyDecoded.size >= DECODED_MAX_ENTRIES) recentlyDecoded.clear();
-    recentlyDecoded.set(raw, decoded);
+    // A copy of its own: `raw` is a slice that would keep the whole request body alive with it.
+    recentlyDecoded.set(Buffer.from(raw, 'utf16le').toString('utf16le'), decoded);
   }
   return decoded;
 }
@@ -92,8 +94,10 @@ function decodeEscaped(raw: string): string {
  * Short escaped components decoded lately (the grant and token types and the scope repeat on every
  * request, and decodeURIComponent cost about a fifth of a µs each): a pure function's answers, so a
  * flood of distinct values only empties it, and it never holds more than 64 of 256 characters or fewer.
+ * Names and the values of parameters that are not tokens only: no caller's token is kept here.
  */
 const recentlyDecoded = new Map<string, string>();
+const TOKEN_PARAMETERS: ReadonlySet<string> = new Set(['subject_token', 'actor_token']);
 const DECODED_MAX_ENTRIES = 64;
 const DECODED_MAX_LENGTH = 256;
 
@@ -106,10 +110,8 @@ function eachPair(body: string, visit: (name: string, value: string) => void): v
     if (end > start) {
       const eq = body.indexOf('=', start);
       const split = eq !== -1 && eq < end;
-      visit(
-        decodeComponent(body.slice(start, split ? eq : end)),
-        split ? decodeComponent(body.slice(eq + 1, end)) : '',
-      );
+      const name = decodeComponent(body.slice(start, split ? eq : end), true);
+      visit(name, split ? decodeComponent(body.slice(eq + 1, end), !TOKEN_PARAMETERS.has(name)) : '');
     }
     start = end + 1;
   }

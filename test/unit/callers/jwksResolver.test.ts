@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errors as jwtErrors, jwtVerify } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createJwksResolver,
   type JwksResolverOptions,
@@ -87,28 +87,35 @@ describe('createJwksResolver', () => {
   });
 
   it('tells the set it answers from only while it would answer from it without fetching or falling back', async () => {
-    const keys = resolver({ cacheMaxAgeMs: 200, cooldownMs: 5000 });
-    const jwt = await token();
-    expect(keys.currentSet?.()).toBeUndefined(); // nothing fetched yet
+    // Only Date is faked: jose times its cache with Date.now, and the fetches still need real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const keys = resolver({ cacheMaxAgeMs: 60_000, cooldownMs: 5000, staleMaxAgeMs: 3_600_000 });
+      const jwt = await token();
+      expect(keys.currentSet?.()).toBeUndefined(); // nothing fetched yet
 
-    await jwtVerify(jwt, keys);
-    const set = keys.currentSet?.();
-    expect(set).toBeDefined();
-    await jwtVerify(jwt, keys);
-    expect(keys.currentSet?.()).toBe(set); // no fetch: the same set
+      await jwtVerify(jwt, keys);
+      const set = keys.currentSet?.();
+      expect(set).toBeDefined();
+      vi.setSystemTime(Date.now() + 59_000);
+      await jwtVerify(jwt, keys);
+      expect(keys.currentSet?.()).toBe(set); // no fetch: the same set
 
-    await sleep(250); // past the cache age: the next call would fetch
-    expect(keys.currentSet?.()).toBeUndefined();
-    await jwtVerify(jwt, keys);
-    const refetched = keys.currentSet?.();
-    expect(refetched).toBeDefined();
-    expect(refetched).not.toBe(set); // a refetch is a new set, even with the same keys
+      vi.setSystemTime(Date.now() + 2_000); // past the cache age: the next call would fetch
+      expect(keys.currentSet?.()).toBeUndefined();
+      await jwtVerify(jwt, keys);
+      const refetched = keys.currentSet?.();
+      expect(refetched).toBeDefined();
+      expect(refetched).not.toBe(set); // a refetch is a new set, even with the same keys
 
-    await sleep(250);
-    failing = true;
-    await jwtVerify(jwt, keys); // the refetch fails: the last good set stands in
-    expect(keys.currentSet?.()).toBeUndefined(); // during the failure pause, nothing is recalled
-    expect(fetches).toBe(3);
+      vi.setSystemTime(Date.now() + 61_000);
+      failing = true;
+      await jwtVerify(jwt, keys); // the refetch fails: the last good set stands in
+      expect(keys.currentSet?.()).toBeUndefined(); // during the failure pause, nothing is recalled
+      expect(fetches).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('gives up with JwksUnavailableError once the last good set is older than the stale window', async () => {

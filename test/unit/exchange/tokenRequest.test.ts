@@ -102,55 +102,86 @@ describe('parseTokenRequest', () => {
   });
 });
 
-// The parameters are read in one pass; what they give must be what a map of each name's values gives.
+// The parameters are read in one pass; what they give must be what a map of each name's values gives:
+// the same refusal for an unknown or repeated name or too many pairs, and otherwise the same outcome as a
+// plain form of each name's first value (and every audience), whatever that outcome is.
 describe('parseTokenRequest, reading any mix of parameters', () => {
-  const NAMES = ['grant_type', 'subject_token', 'subject_token_type', 'audience', 'scope', 'resource'];
-  const pair = fc.tuple(
-    fc.constantFrom(...NAMES, 'other'),
-    fc.constantFrom('', 'x', 'vault-reader', 'a.b.c', BASE.grant_type, BASE.subject_token_type),
-  );
+  const NAMES = [
+    'grant_type',
+    'subject_token',
+    'subject_token_type',
+    'audience',
+    'scope',
+    'resource',
+    'requested_token_type',
+    'actor_token',
+  ];
+  const VALUES = [
+    '',
+    'x',
+    'vault-reader',
+    'reader-2',
+    'a.b.c',
+    'https://vault.azure.net/.default',
+    BASE.grant_type,
+    BASE.subject_token_type,
+    'urn:ietf:params:oauth:token-type:access_token',
+  ];
+  // A name as a client might write it: plain, or with its '_' percent-encoded.
+  const pair = fc.tuple(fc.constantFrom(...NAMES, 'other'), fc.constantFrom(...VALUES), fc.boolean());
+  const valid: [string, string, boolean][] = Object.entries(BASE).map(([name, value]) => [
+    name,
+    value,
+    false,
+  ]);
+  const forms = fc
+    .tuple(fc.array(pair, { maxLength: 20 }), fc.boolean())
+    .map(([extra, withBase]) => (withBase ? [...valid, ...extra] : extra));
+  const text = (pairs: [string, string, boolean][]) =>
+    pairs
+      .map(([name, value, encoded]) => {
+        const written = encoded ? name.replaceAll('_', '%5F') : name;
+        return `${written}=${encodeURIComponent(value)}`;
+      })
+      .join('&');
+  const outcome = (body: string) => {
+    try {
+      return { read: parseTokenRequest(body) };
+    } catch (error) {
+      return { refused: [(error as BrokerError).code, (error as BrokerError).description] };
+    }
+  };
 
-  /** The reading as a map of every name's non-empty values, in first-appearance order. */
-  function expected(pairs: [string, string][]): string {
-    if (pairs.some(([name]) => name === 'other')) return 'unknown';
+  /** The refusal of the reading itself, or the plain form that must read the same. */
+  function expected(pairs: [string, string, boolean][]): { refusal: string | RegExp } | { plain: string } {
+    if (pairs.length > TOKEN_REQUEST_LIMITS.parameters)
+      return { refusal: `The request has more than ${TOKEN_REQUEST_LIMITS.parameters} parameters.` };
+    if (pairs.some(([name]) => name === 'other'))
+      return { refusal: /^The request carries a parameter this broker does not accept/ };
     const values = new Map<string, string[]>();
     for (const [name, value] of pairs) {
       if (value !== '') values.set(name, [...(values.get(name) ?? []), value]);
     }
     for (const [name, list] of values) {
-      if (name !== 'audience' && list.length > 1) return `The parameter '${name}' is given more than once.`;
+      if (name !== 'audience' && list.length > 1)
+        return { refusal: `The parameter '${name}' is given more than once.` };
     }
-    return JSON.stringify(Object.fromEntries(values));
+    const plain = [...values].flatMap(([name, list]) =>
+      (name === 'audience' ? list : list.slice(0, 1)).map((value): [string, string] => [name, value]),
+    );
+    return { plain: new URLSearchParams(plain).toString() };
   }
 
-  it('refuses the first repeated parameter, or reads each one', () => {
+  it('refuses as a map of the values would, and otherwise reads what a plain form reads', () => {
     fc.assert(
-      fc.property(fc.array(pair, { maxLength: 12 }), (pairs) => {
-        const text = new URLSearchParams(pairs).toString();
+      fc.property(forms, (pairs) => {
         const want = expected(pairs);
-        let got: string;
-        try {
-          const read = parseTokenRequest(text);
-          got = JSON.stringify(read);
-        } catch (error) {
-          got = (error as BrokerError).description;
-        }
-        if (want === 'unknown')
-          expect(got).toMatch(/^The request carries a parameter this broker does not accept/);
-        else if (want.startsWith('The parameter')) expect(got).toBe(want);
-        else {
-          const values = JSON.parse(want) as Record<string, string[]>;
-          if (got.startsWith('{'))
-            expect(JSON.parse(got)).toEqual({
-              subjectToken: values.subject_token?.[0],
-              subjectTokenType: values.subject_token_type?.[0],
-              audience: values.audience?.[0],
-              scope: values.scope?.[0],
-            });
-          else expect(got).not.toMatch(/is given more than once|does not accept/);
-        }
+        const got = outcome(text(pairs));
+        if ('plain' in want) expect(got).toEqual(outcome(want.plain));
+        else if (typeof want.refusal === 'string') expect(got.refused?.[1]).toBe(want.refusal);
+        else expect(got.refused?.[1]).toMatch(want.refusal);
       }),
-      { numRuns: 3000 },
+      { numRuns: 4000 },
     );
   });
 });
