@@ -98,10 +98,10 @@ export function toRpcHttpTrigger(incoming: IncomingHttp): {
   };
   // RawHttpBodyBytes: the body always travels as bytes, whatever its content type.
   if (incoming.body && incoming.body.length > 0) http.body = { bytes: incoming.body };
-  const triggerMetadata: Record<string, RpcTypedData> = {
-    Query: { json: JSON.stringify(query) },
-    Headers: { json: JSON.stringify(headers) },
-  };
+  // The Node worker declares RpcHttpTriggerMetadataRemoved, so the host leaves out of the trigger metadata
+  // the request itself and its `headers` and `query`, which the request carries already
+  // (ScriptInvocationContextExtensions.ShouldSkipBindingData in azure-functions-host): route values remain.
+  const triggerMetadata: Record<string, RpcTypedData> = {};
   for (const [name, value] of Object.entries(incoming.params)) triggerMetadata[name] = { string: value };
   return { data: { http }, triggerMetadata };
 }

@@ -27,7 +27,8 @@ describe('toRpcHttpTrigger', () => {
     expect(data.http?.nullableParams).toEqual({ id: { value: '1' } });
     expect(Buffer.from(data.http?.body?.bytes ?? []).toString()).toBe('{"k":1}');
     expect(data.http?.headers).toEqual({});
-    expect(triggerMetadata.id).toEqual({ string: '1' });
+    // RpcHttpTriggerMetadataRemoved: no Query or Headers copies, only the route values.
+    expect(triggerMetadata).toEqual({ id: { string: '1' } });
   });
 
   it('sends no body when there is none', () => {
