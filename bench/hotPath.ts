@@ -291,10 +291,13 @@ export async function hotPathBench(
       return result;
     };
     const [rs, es] = [googleBodies, spiffeBodies];
+    const tokensOf = { RS256: rs, ES256: es };
     // Each server's row comes right after a baseline row with the same tokens, and each ratio compares
     // the two: the machine drifts by a third or more within one run, so a ratio against one baseline row
     // measured minutes earlier says as much about the drift as about the server.
-    const paired = async (name: string, at: Measured, bodies: readonly string[], alg: 'RS256' | 'ES256') => {
+    const paired = async (server: string, at: Measured, alg: 'RS256' | 'ES256', cache: boolean) => {
+      const name = `${server}, ${alg}, ${cache ? '' : 'no '}verified-token cache`;
+      const bodies = tokensOf[alg];
       const base = await run(
         `baseline: node:http + one jose verify, ${alg} (before: ${name})`,
         baseline,
@@ -302,48 +305,13 @@ export async function hotPathBench(
       );
       return [await run(name, at, bodies), base] as const;
     };
-    const [bareRs, baseRs] = await paired(
-      'bare handler, RS256, no verified-token cache',
-      tokenAt(bareUncached),
-      rs,
-      'RS256',
-    );
-    const [bareEs, baseEs] = await paired(
-      'bare handler, ES256, no verified-token cache',
-      tokenAt(bareUncached),
-      es,
-      'ES256',
-    );
-    const [bareRsC, baseRsC] = await paired(
-      'bare handler, RS256, verified-token cache',
-      tokenAt(bareCached),
-      rs,
-      'RS256',
-    );
-    const [bareEsC, baseEsC] = await paired(
-      'bare handler, ES256, verified-token cache',
-      tokenAt(bareCached),
-      es,
-      'ES256',
-    );
-    const [hostRs, baseHostRs] = await paired(
-      'local host, RS256, no verified-token cache',
-      tokenAt(host.uncached),
-      rs,
-      'RS256',
-    );
-    const [hostRsC, baseHostRsC] = await paired(
-      'local host, RS256, verified-token cache',
-      tokenAt(host.cached),
-      rs,
-      'RS256',
-    );
-    const [hostEsC, baseHostEsC] = await paired(
-      'local host, ES256, verified-token cache',
-      tokenAt(host.cached),
-      es,
-      'ES256',
-    );
+    const [bareRs, baseRs] = await paired('bare handler', tokenAt(bareUncached), 'RS256', false);
+    const [bareEs, baseEs] = await paired('bare handler', tokenAt(bareUncached), 'ES256', false);
+    const [bareRsC, baseRsC] = await paired('bare handler', tokenAt(bareCached), 'RS256', true);
+    const [bareEsC, baseEsC] = await paired('bare handler', tokenAt(bareCached), 'ES256', true);
+    const [hostRs, baseHostRs] = await paired('local host', tokenAt(host.uncached), 'RS256', false);
+    const [hostRsC, baseHostRsC] = await paired('local host', tokenAt(host.cached), 'RS256', true);
+    const [hostEsC, baseHostEsC] = await paired('local host', tokenAt(host.cached), 'ES256', true);
     const bareHealth = await run('node:http, health body', nodeHealth, []);
     const hostHealth = await run(
       'local host, GET /api/health',

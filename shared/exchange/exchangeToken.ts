@@ -87,9 +87,7 @@ async function runExchange(
     const subjectTokenSha256 = sha256(request.subjectToken);
     record.subjectTokenSha256 = subjectTokenSha256;
     const caller =
-      (request.subjectTokenType === AWS_TOKEN_TYPE
-        ? undefined
-        : deps.verifiedTokens?.known(subjectTokenSha256)) ??
+      recalledCaller(deps, request, subjectTokenSha256) ??
       (await verifyCaller(deps, request, subjectTokenSha256));
     record.caller = caller.principal;
     record.target = request.audience;
@@ -203,6 +201,14 @@ function upstreamIdentifiers(detail: BrokerError['detail']): Partial<AuditRecord
   }
   return record;
 }
+
+/** A JWT seen before whose key the verified-token cache can vouch for without asking: no wait at all. */
+const recalledCaller = (
+  deps: ExchangeDependencies,
+  request: TokenExchangeRequest,
+  tokenSha256: string,
+): VerifiedCaller | undefined =>
+  request.subjectTokenType === AWS_TOKEN_TYPE ? undefined : deps.verifiedTokens?.known(tokenSha256);
 
 /**
  * Picks the verifier: a signed AWS request by its token type, a JWT by its (unverified) issuer from

@@ -108,12 +108,15 @@ export class TokenCache<T extends Expiring> {
    */
   ready(key: string): T | undefined {
     const token = (this.#last?.key === key ? this.#last.entry : this.#entries.get(key))?.token;
-    if (!token) return undefined;
-    const now = this.options.clock.now();
-    if (token.expiresAtMs - this.options.refreshBeforeMs <= now) return undefined;
-    if (token.expiresAtMs - this.options.minRemainingMs <= now) return undefined;
+    if (this.#standing(token, this.options.clock.now()) !== 'fresh') return undefined;
     this.#touch(key);
     return token;
+  }
+
+  /** Whether a cached token may be handed out (`fresh` or `due` for a refresh ahead) or not (`unusable`). */
+  #standing(token: T | undefined, now: number): 'fresh' | 'due' | 'unusable' {
+    if (!token || token.expiresAtMs - this.options.minRemainingMs <= now) return 'unusable';
+    return token.expiresAtMs - this.options.refreshBeforeMs <= now ? 'due' : 'fresh';
   }
 
   /**
@@ -127,15 +130,14 @@ export class TokenCache<T extends Expiring> {
   ): Promise<TokenCacheResult<T>> {
     const now = this.options.clock.now();
     const entry = this.#touch(key);
-    const usable =
-      entry.token && entry.token.expiresAtMs - this.options.minRemainingMs > now ? entry.token : undefined;
+    const standing = this.#standing(entry.token, now);
     const blocked = entry.blockedUntil !== undefined && entry.blockedUntil > now;
 
-    if (usable) {
-      const dueForRefresh = usable.expiresAtMs - this.options.refreshBeforeMs <= now;
+    if (entry.token && standing !== 'unusable') {
       // Refresh ahead in the background; a failure keeps the still-valid token (F3, F4).
-      if (dueForRefresh && !blocked) this.#start(entry, fetcher).catch((error) => onBackgroundError?.(error));
-      return { token: usable, from: 'hit' };
+      if (standing === 'due' && !blocked)
+        this.#start(entry, fetcher).catch((error) => onBackgroundError?.(error));
+      return { token: entry.token, from: 'hit' };
     }
     if (blocked && !entry.inFlight) {
       throw new TokenCacheBlockedError(

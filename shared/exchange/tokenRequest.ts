@@ -144,10 +144,7 @@ function readParameters(body: string): FormParameters {
   }
   const values: Partial<Record<ContractParameter, string>> = {};
   const audiences: string[] = [];
-  // Where each parameter was first given, so that of several repeated ones the first is named.
-  const firstAt: Partial<Record<ContractParameter, number>> = {};
-  let repeated: ContractParameter | undefined;
-  let at = 0;
+  const repeated = new Set<string>();
   eachPair(body, (name, value) => {
     if (!CONTRACT_PARAMETERS.has(name)) {
       throw invalid(
@@ -156,19 +153,13 @@ function readParameters(body: string): FormParameters {
     }
     if (value === '') return;
     const parameter = name as ContractParameter;
-    at += 1;
     if (parameter === 'audience') audiences.push(value);
-    if (values[parameter] === undefined) {
-      values[parameter] = value;
-      firstAt[parameter] = at;
-    } else if (
-      parameter !== 'audience' &&
-      (repeated === undefined || (firstAt[parameter] as number) < (firstAt[repeated] as number))
-    ) {
-      repeated = parameter;
-    }
+    if (values[parameter] === undefined) values[parameter] = value;
+    else if (parameter !== 'audience') repeated.add(parameter);
   });
-  if (repeated !== undefined) throw invalid(`The parameter '${repeated}' is given more than once.`);
+  // `values` holds the names in the order they were first given: of several repeated ones, the first is named.
+  const first = Object.keys(values).find((name) => repeated.has(name));
+  if (first !== undefined) throw invalid(`The parameter '${first}' is given more than once.`);
   return { values, audiences };
 }
 
