@@ -11,6 +11,7 @@ import { decodeJwt } from 'jose';
 import { freePorts, type Launched, launchInstance } from '../sandbox/lib/childLauncher.js';
 import type { SandboxEndpoints } from '../sandbox/sandbox.js';
 import { WorkloadApiClient } from '../shared/sources/workloadApi.js';
+import { type Ratios, ratios } from './ratios.js';
 
 const here = import.meta.dirname;
 /**
@@ -19,6 +20,8 @@ const here = import.meta.dirname;
  */
 const WARM_UP_MS = Number(process.env.BENCH_WARM_UP_MS ?? 2000);
 const FIRST_WARM_UP_MS = 4 * WARM_UP_MS;
+/** Rounds of every comparison (BENCH_PAIR_ROUNDS); each ratio is the median of its rounds (ratios.ts). */
+const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 3);
 
 export interface LoadResult {
   name: string;
@@ -56,32 +59,6 @@ function processCpuMs(pid: number | undefined): number | undefined {
 interface Measured {
   url: string;
   pid: number | undefined;
-}
-
-/** One comparison: subject, its row, the reference, its row, what is compared, and whether CPU is too. */
-type Comparison = [string, LoadResult, string, LoadResult, string, ('req/s only' | undefined)?];
-
-/**
- * Each comparison as a req/s ratio ("subject / reference, detail") and, unless marked, as a CPU ratio
- * ("CPU per request, reference / subject, detail"): the reference's CPU per request over the subject's,
- * so 2.0 means the subject needs half the reference's CPU for a request. Unlike req/s it does not depend
- * on the load generator, which shares the two cores and caps every row's req/s (README, Performance).
- */
-function ratios(comparisons: readonly Comparison[]): Record<string, number> {
-  const round = (value: number) => Math.round(value * 100) / 100;
-  const joined = (a: string, b: string, detail: string) =>
-    `${a} / ${b}${detail.startsWith('(') ? ' ' : ', '}${detail}`;
-  const throughput = comparisons.map(([subject, row, reference, base, detail]): [string, number] => [
-    joined(subject, reference, detail),
-    round(row.rps / base.rps),
-  ]);
-  const cpu = comparisons
-    .filter(([, , , , , only]) => only === undefined)
-    .map(([subject, row, reference, base, detail]): [string, number] => [
-      `CPU per request, ${joined(reference, subject, detail)}`,
-      row.serverCpuUs && base.serverCpuUs ? round(base.serverCpuUs / row.serverCpuUs) : Number.NaN,
-    ]);
-  return Object.fromEntries([...throughput, ...cpu]);
 }
 
 /** Starts bench/servers.ts as its own process. */
@@ -162,7 +139,7 @@ export async function loadBodies(
 export interface HotPathResults {
   rows: LoadResult[];
   sweep: LoadResult[];
-  ratios: Record<string, number>;
+  ratios: Ratios;
 }
 
 export async function hotPathBench(
@@ -292,32 +269,56 @@ export async function hotPathBench(
     };
     const [rs, es] = [googleBodies, spiffeBodies];
     const tokensOf = { RS256: rs, ES256: es };
-    // Each server's row comes right after a baseline row with the same tokens, and each ratio compares
-    // the two: the machine drifts by a third or more within one run, so a ratio against one baseline row
-    // measured minutes earlier says as much about the drift as about the server.
-    const paired = async (server: string, at: Measured, alg: 'RS256' | 'ES256', cache: boolean) => {
-      const name = `${server}, ${alg}, ${cache ? '' : 'no '}verified-token cache`;
-      const bodies = tokensOf[alg];
-      const base = await run(
-        `baseline: node:http + one jose verify, ${alg} (before: ${name})`,
-        baseline,
-        bodies,
-      );
-      return [await run(name, at, bodies), base] as const;
+    // A subject and the reference it is compared with: in every round the reference's row comes right
+    // before the subject's, and the round's ratio compares the two. The machine drifts by a third or more
+    // within one run, so a ratio against a row measured minutes earlier says as much about the drift as
+    // about the server; and the rounds are spread over the run, so the median does not follow one pair
+    // that landed in a busy second.
+    interface Pair {
+      subject: string;
+      at: Measured;
+      reference: string;
+      base: Measured;
+      bodies: readonly string[];
+    }
+    const againstBaseline = (server: string, at: Measured, alg: 'RS256' | 'ES256', cache: boolean): Pair => {
+      const subject = `${server}, ${alg}, ${cache ? '' : 'no '}verified-token cache`;
+      return {
+        subject,
+        at,
+        reference: `baseline: node:http + one jose verify, ${alg} (before: ${subject})`,
+        base: baseline,
+        bodies: tokensOf[alg],
+      };
     };
-    const [bareRs, baseRs] = await paired('bare handler', tokenAt(bareUncached), 'RS256', false);
-    const [bareEs, baseEs] = await paired('bare handler', tokenAt(bareUncached), 'ES256', false);
-    const [bareRsC, baseRsC] = await paired('bare handler', tokenAt(bareCached), 'RS256', true);
-    const [bareEsC, baseEsC] = await paired('bare handler', tokenAt(bareCached), 'ES256', true);
-    const [hostRs, baseHostRs] = await paired('local host', tokenAt(host.uncached), 'RS256', false);
-    const [hostRsC, baseHostRsC] = await paired('local host', tokenAt(host.cached), 'RS256', true);
-    const [hostEsC, baseHostEsC] = await paired('local host', tokenAt(host.cached), 'ES256', true);
-    const bareHealth = await run('node:http, health body', nodeHealth, []);
-    const hostHealth = await run(
-      'local host, GET /api/health',
-      { url: `${host.cached.url}/api/health`, pid: host.cached.pid },
-      [],
-    );
+    const pairs = {
+      bareRs: againstBaseline('bare handler', tokenAt(bareUncached), 'RS256', false),
+      bareEs: againstBaseline('bare handler', tokenAt(bareUncached), 'ES256', false),
+      bareRsC: againstBaseline('bare handler', tokenAt(bareCached), 'RS256', true),
+      bareEsC: againstBaseline('bare handler', tokenAt(bareCached), 'ES256', true),
+      hostRs: againstBaseline('local host', tokenAt(host.uncached), 'RS256', false),
+      hostRsC: againstBaseline('local host', tokenAt(host.cached), 'RS256', true),
+      hostEsC: againstBaseline('local host', tokenAt(host.cached), 'ES256', true),
+      health: {
+        subject: 'local host, GET /api/health',
+        at: { url: `${host.cached.url}/api/health`, pid: host.cached.pid },
+        reference: 'node:http, health body',
+        base: nodeHealth,
+        bodies: [],
+      },
+    } satisfies Record<string, Pair>;
+    type Measurements = { rows: LoadResult[]; bases: LoadResult[] };
+    const keys = Object.keys(pairs) as Array<keyof typeof pairs>;
+    const m = {} as Record<keyof typeof pairs, Measurements>;
+    for (const key of keys) m[key] = { rows: [], bases: [] };
+    for (let round = 1; round <= PAIR_ROUNDS; round++) {
+      const tag = PAIR_ROUNDS > 1 ? `, round ${round}` : '';
+      for (const key of keys) {
+        const pair: Pair = pairs[key];
+        m[key].bases.push(await run(`${pair.reference}${tag}`, pair.base, pair.bodies));
+        m[key].rows.push(await run(`${pair.subject}${tag}`, pair.at, pair.bodies));
+      }
+    }
     // A last baseline run: how much the machine drifted since the first.
     const baseRsEnd = await run('baseline again (drift check), RS256', baseline, rs);
 
@@ -331,15 +332,46 @@ export async function hotPathBench(
       rows,
       sweep,
       ratios: ratios([
-        ['bare handler', bareRs, 'baseline', baseRs, 'RS256, no cache (target ≥ 0.8)'],
-        ['bare handler', bareEs, 'baseline', baseEs, 'ES256, no cache (target ≥ 0.8)'],
-        ['bare handler', bareRsC, 'baseline', baseRsC, 'RS256, verified-token cache (target ≥ 2.0)'],
-        ['bare handler', bareEsC, 'baseline', baseEsC, 'ES256, verified-token cache (target ≥ 2.0)'],
-        ['local host', hostRsC, 'baseline', baseHostRsC, 'RS256, verified-token cache (target ≥ 0.6)'],
-        ['local host', hostEsC, 'baseline', baseHostEsC, 'ES256, verified-token cache (target ≥ 0.6)'],
-        ['local host', hostRs, 'baseline', baseHostRs, 'RS256, no cache', 'req/s only'],
-        ['local host health', hostHealth, 'node:http health', bareHealth, '(host overhead)'],
-        ['baseline at end', baseRsEnd, 'at start', baseRs, '(drift)', 'req/s only'],
+        ['bare handler', m.bareRs.rows, 'baseline', m.bareRs.bases, 'RS256, no cache (target ≥ 0.8)'],
+        ['bare handler', m.bareEs.rows, 'baseline', m.bareEs.bases, 'ES256, no cache (target ≥ 0.8)'],
+        [
+          'bare handler',
+          m.bareRsC.rows,
+          'baseline',
+          m.bareRsC.bases,
+          'RS256, verified-token cache (target ≥ 2.0)',
+        ],
+        [
+          'bare handler',
+          m.bareEsC.rows,
+          'baseline',
+          m.bareEsC.bases,
+          'ES256, verified-token cache (target ≥ 2.0)',
+        ],
+        [
+          'local host',
+          m.hostRsC.rows,
+          'baseline',
+          m.hostRsC.bases,
+          'RS256, verified-token cache (target ≥ 0.6)',
+        ],
+        [
+          'local host',
+          m.hostEsC.rows,
+          'baseline',
+          m.hostEsC.bases,
+          'ES256, verified-token cache (target ≥ 0.6)',
+        ],
+        ['local host', m.hostRs.rows, 'baseline', m.hostRs.bases, 'RS256, no cache', 'req/s only'],
+        ['local host health', m.health.rows, 'node:http health', m.health.bases, '(host overhead)'],
+        [
+          'baseline at end',
+          [baseRsEnd],
+          'at start',
+          [m.bareRs.bases[0] as LoadResult],
+          '(drift)',
+          'req/s only',
+        ],
       ]),
     };
   } finally {

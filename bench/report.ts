@@ -9,7 +9,10 @@ import type { LoadResult } from './hotPath.js';
 export interface BenchReport {
   settings: Record<string, unknown>;
   rows: LoadResult[];
+  /** Each ratio's median over its rounds. */
   ratios: Record<string, number>;
+  /** Each ratio's value in every round. */
+  ratioRounds: Record<string, number[]>;
   sweep: LoadResult[];
   figures: Record<string, number | string>;
 }
@@ -86,11 +89,13 @@ export async function writeReport(directory: string, report: BenchReport): Promi
       '',
       `Node ${machine.node}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB; settings: \`${JSON.stringify(report.settings)}\`.`,
       '',
-      '## Ratios (same run, side by side)',
+      '## Ratios (same run, side by side; the median of the rounds)',
       '',
-      '| Ratio | Value |',
-      '|---|---:|',
-      ...Object.entries(report.ratios).map(([name, value]) => `| ${name} | ${value} |`),
+      '| Ratio | Median | Rounds |',
+      '|---|---:|---|',
+      ...Object.entries(report.ratios).map(
+        ([name, value]) => `| ${name} | ${value} | ${report.ratioRounds[name]?.join(', ') ?? ''} |`,
+      ),
       '',
       '## Figures',
       '',

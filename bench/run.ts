@@ -282,7 +282,8 @@ async function main(): Promise<void> {
       `\nHot path (issue 11): ${CALLERS} distinct caller tokens per kind, ${CONCURRENCY} connections`,
     );
     for (const r of hotPath.rows) console.log(row(r));
-    for (const [name, value] of Object.entries(hotPath.ratios)) console.log(`${name.padEnd(72)} ${value}`);
+    for (const [name, value] of Object.entries(hotPath.ratios.medians))
+      console.log(`${name.padEnd(72)} ${value}  (rounds: ${hotPath.ratios.rounds[name]?.join(', ')})`);
     console.log(
       `peers, 100 workloads x 10 requests, Entra +200 ms: ClientAssertionCredential ${peers.peer.entraCallsPer1000} Entra calls per 1,000 requests, p50 ${peers.peer.p50} ms, p99 ${peers.peer.p99} ms; broker ${peers.broker.entraCallsPer1000} per 1,000, p50 ${peers.broker.p50} ms, p99 ${peers.broker.p99} ms`,
     );
@@ -296,7 +297,13 @@ async function main(): Promise<void> {
       `memory, ${memory.entraTokens} Entra tokens + ${memory.verifiedCallers} verified callers: ${memory.rssMiB} MiB resident with ${BROKER_NODE_ARGUMENTS.join(' ')} (target < 200), ${memoryDefaults.rssMiB} MiB with Node's defaults; heap used ${memory.heapUsedMiB} MiB of ${memory.heapTotalMiB} MiB; the caches ${memory.tokenCacheHeapMiB} + ${memory.verifiedCacheHeapMiB} MiB of heap`,
     );
     const written = await writeReport(path.join(ROOT, 'bench', 'results'), {
-      settings: { durationMs: DURATION_MS, connections: CONCURRENCY, callers: CALLERS, sweep: SWEEP },
+      settings: {
+        durationMs: DURATION_MS,
+        connections: CONCURRENCY,
+        callers: CALLERS,
+        sweep: SWEEP,
+        pairRounds: hotPath.ratios.rounds[Object.keys(hotPath.ratios.rounds)[0] ?? '']?.length,
+      },
       rows: [
         ...hotPath.rows,
         health,
@@ -308,7 +315,8 @@ async function main(): Promise<void> {
         refused,
         slowEntra,
       ],
-      ratios: hotPath.ratios,
+      ratios: hotPath.ratios.medians,
+      ratioRounds: hotPath.ratios.rounds,
       sweep: hotPath.sweep,
       figures: {
         'first exchange, ms': Math.round(coldMs * 10) / 10,
