@@ -47,7 +47,6 @@ const CONTRACT_PARAMETER_NAMES = [
   'actor_token_type',
 ] as const;
 type ContractParameter = (typeof CONTRACT_PARAMETER_NAMES)[number];
-const CONTRACT_PARAMETERS: ReadonlySet<string> = new Set(CONTRACT_PARAMETER_NAMES);
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -97,12 +96,19 @@ function decodeEscaped(raw: string): string {
  * Names and the values of parameters that are not tokens only: no caller's token is kept here.
  */
 const recentlyDecoded = new Map<string, string>();
-const TOKEN_PARAMETERS: ReadonlySet<string> = new Set(['subject_token', 'actor_token']);
 const DECODED_MAX_ENTRIES = 64;
 const DECODED_MAX_LENGTH = 256;
 
-/** Calls `visit` with each name-value pair of a form, in order, exactly as `new URLSearchParams(body)` yields them. */
-function eachPair(body: string, visit: (name: string, value: string) => void): void {
+/** Whether the decoding memo holds `text`, as what was written or as what it decoded to (for tests). */
+export const decodingMemoHolds = (text: string): boolean =>
+  recentlyDecoded.has(text) || [...recentlyDecoded.values()].includes(text);
+
+/**
+ * Calls `visit` with each pair of a form, in order: the name decoded, the value as written (undefined
+ * when the pair has no `=`; `decodeComponent` reads it as URLSearchParams would, and an empty value
+ * decodes to the only empty text, so the visitor can skip one without decoding it).
+ */
+function eachPair(body: string, visit: (name: string, rawValue: string | undefined) => void): void {
   let start = 0;
   while (start <= body.length) {
     let end = body.indexOf('&', start);
@@ -110,8 +116,10 @@ function eachPair(body: string, visit: (name: string, value: string) => void): v
     if (end > start) {
       const eq = body.indexOf('=', start);
       const split = eq !== -1 && eq < end;
-      const name = decodeComponent(body.slice(start, split ? eq : end), true);
-      visit(name, split ? decodeComponent(body.slice(eq + 1, end), !TOKEN_PARAMETERS.has(name)) : '');
+      visit(
+        decodeComponent(body.slice(start, split ? eq : end), true),
+        split ? body.slice(eq + 1, end) : undefined,
+      );
     }
     start = end + 1;
   }
@@ -120,13 +128,25 @@ function eachPair(body: string, visit: (name: string, value: string) => void): v
 /** The name-value pairs of a form, in order, exactly as `new URLSearchParams(body)` yields them. */
 export function formPairs(body: string): [string, string][] {
   const pairs: [string, string][] = [];
-  eachPair(body, (name, value) => pairs.push([name, value]));
+  eachPair(body, (name, raw) => pairs.push([name, raw === undefined ? '' : decodeComponent(raw, false)]));
   return pairs;
 }
 
+/**
+ * Each contract parameter's slot in a form as read. The names a request gives are looked up once, in
+ * one map, and the values kept in an array: a keyed store per parameter into an object, with names
+ * sliced from the body, cost a string-table lookup each in the broker's profile (bench/README.md).
+ */
+const SLOT = Object.fromEntries(CONTRACT_PARAMETER_NAMES.map((name, slot) => [name, slot])) as Record<
+  ContractParameter,
+  number
+>;
+const SLOT_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(SLOT));
+
 /** The form as read: each contract parameter's first non-empty value, and every audience. */
 interface FormParameters {
-  values: Partial<Record<ContractParameter, string>>;
+  /** By slot (SLOT). */
+  values: (string | undefined)[];
   /** Every non-empty audience in order: several get their own error (`invalid_target`) later. */
   audiences: string[];
 }
@@ -142,31 +162,37 @@ function readParameters(body: string): FormParameters {
   if (countPairs(body) > TOKEN_REQUEST_LIMITS.parameters) {
     throw invalid(`The request has more than ${TOKEN_REQUEST_LIMITS.parameters} parameters.`);
   }
-  const values: Partial<Record<ContractParameter, string>> = {};
+  const values: (string | undefined)[] = CONTRACT_PARAMETER_NAMES.map(() => undefined);
   const audiences: string[] = [];
-  const repeated = new Set<string>();
-  eachPair(body, (name, value) => {
-    if (!CONTRACT_PARAMETERS.has(name)) {
+  // The slots in the order their names were first given (of several repeated names, the first is named).
+  const given: number[] = [];
+  const twice: boolean[] = [];
+  eachPair(body, (name, raw) => {
+    const slot = SLOT_BY_NAME.get(name);
+    if (slot === undefined) {
       throw invalid(
         `The request carries a parameter this broker does not accept; the parameters are ${CONTRACT_PARAMETER_NAMES.join(', ')}.`,
       );
     }
-    if (value === '') return;
-    const parameter = name as ContractParameter;
-    if (parameter === 'audience') audiences.push(value);
-    if (values[parameter] === undefined) values[parameter] = value;
-    else if (parameter !== 'audience') repeated.add(parameter);
+    if (raw === undefined || raw === '') return;
+    // A caller's token is never kept in the decoding memo.
+    const value = decodeComponent(raw, slot !== SLOT.subject_token && slot !== SLOT.actor_token);
+    if (slot === SLOT.audience) audiences.push(value);
+    if (values[slot] === undefined) {
+      values[slot] = value;
+      given.push(slot);
+    } else if (slot !== SLOT.audience) twice[slot] = true;
   });
-  // `values` holds the names in the order they were first given: of several repeated ones, the first is named.
-  const first = Object.keys(values).find((name) => repeated.has(name));
-  if (first !== undefined) throw invalid(`The parameter '${first}' is given more than once.`);
+  const repeated = given.find((slot) => twice[slot]);
+  if (repeated !== undefined)
+    throw invalid(`The parameter '${CONTRACT_PARAMETER_NAMES[repeated]}' is given more than once.`);
   return { values, audiences };
 }
 
 /** Validates the `application/x-www-form-urlencoded` body of POST /api/token. */
 export function parseTokenRequest(body: string): TokenExchangeRequest {
   const { values, audiences } = readParameters(body);
-  const one = (name: ContractParameter): string | undefined => values[name];
+  const one = (name: ContractParameter): string | undefined => values[SLOT[name]];
 
   const grantType = one('grant_type');
   if (grantType === undefined) throw invalid("The parameter 'grant_type' is required.");
@@ -184,9 +210,9 @@ export function parseTokenRequest(body: string): TokenExchangeRequest {
   if (!SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
     throw invalid(`The subject_token_type must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}.`);
   }
-  if (values.actor_token !== undefined || values.actor_token_type !== undefined)
+  if (one('actor_token') !== undefined || one('actor_token_type') !== undefined)
     throw invalid('Actor tokens are not supported.');
-  if (values.resource !== undefined)
+  if (one('resource') !== undefined)
     throw invalid("Name the target with 'audience'; 'resource' is not supported.");
   const requested = one('requested_token_type');
   if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {

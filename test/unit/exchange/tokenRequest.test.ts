@@ -3,7 +3,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../shared/errors.js';
-import { formPairs, parseTokenRequest, TOKEN_REQUEST_LIMITS } from '../../../shared/exchange/tokenRequest.js';
+import {
+  decodingMemoHolds,
+  formPairs,
+  parseTokenRequest,
+  TOKEN_REQUEST_LIMITS,
+} from '../../../shared/exchange/tokenRequest.js';
 
 const BASE = {
   grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
@@ -23,6 +28,22 @@ const refusalOf = (text: string) => {
 };
 
 describe('parseTokenRequest', () => {
+  it("keeps short escaped names and values in its decoding memo, but never a caller's token", () => {
+    const scope = 'api://memo-probe/.default';
+    const subject = 'short+subject/token';
+    const actor = 'short+actor/token';
+    expect(parseTokenRequest(body({ subject_token: subject, scope })).subjectToken).toBe(subject);
+    expect(refusalOf(body({ subject_token: subject, actor_token: actor })).description).toBe(
+      'Actor tokens are not supported.',
+    );
+    // The scope was escaped on the wire (':' and '/'), so it went through the memo: the probe sees it.
+    expect(decodingMemoHolds(scope)).toBe(true);
+    for (const token of [subject, actor]) {
+      expect(decodingMemoHolds(token)).toBe(false);
+      expect(decodingMemoHolds(new URLSearchParams({ t: token }).toString().slice(2))).toBe(false);
+    }
+  });
+
   it('reads the contract parameters, an empty value counting as absent (RFC 6749 §3.2)', () => {
     expect(
       parseTokenRequest(`${body({ scope: 'https://vault.azure.net/.default' })}&requested_token_type=`),
