@@ -65,6 +65,7 @@ export async function createCallerVerifiers(
     uses('spiffe') && config.SPIFFE_TRUST_DOMAINS?.some((entry) => entry.workloadApi)
       ? (await import('./spiffeBundles.js')).createSpiffeBundleFeed(config.SPIFFE_ENDPOINT_SOCKET as string, {
           firstBundleTimeoutMs: config.JWKS_TIMEOUT_MS,
+          keepaliveMs: config.SPIFFE_KEEPALIVE_SECONDS * 1000,
         })
       : undefined;
   const verifiers: CallerVerifier[] = [

@@ -7,7 +7,7 @@ import {
   type JWTHeaderParameters,
   type JWTVerifyGetKey,
 } from 'jose';
-import { type JwtBundles, WorkloadApiClient } from '../sources/workloadApi.js';
+import { type JwtBundles, WorkloadApiClient, type WorkloadApiClientOptions } from '../sources/workloadApi.js';
 import { JwksUnavailableError } from './jwksResolver.js';
 import type { KeyGetter } from './verifiedTokenCache.js';
 
@@ -39,9 +39,9 @@ export function jwtSvidKeys(jwks: { keys: Array<Record<string, unknown>> }): {
  */
 export function createSpiffeBundleFeed(
   endpoint: string,
-  options: { firstBundleTimeoutMs?: number } = {},
+  options: { firstBundleTimeoutMs?: number } & WorkloadApiClientOptions = {},
 ): SpiffeBundleFeed {
-  const client = new WorkloadApiClient(endpoint);
+  const client = new WorkloadApiClient(endpoint, options);
   let resolvers: Map<string, JWTVerifyGetKey> | undefined;
   let arrived: () => void = () => {};
   // A cold broker waits for the stream's first message, as it would for a first JWKS fetch.

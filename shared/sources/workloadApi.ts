@@ -1,9 +1,10 @@
 // A SPIFFE Workload API client (issue 9; protocols.md §D.2) over gRPC: `FetchJWTSVID` and the
 // `FetchJWTBundles` stream, with the `workload.spiffe.io: true` header every call must carry, and a
-// stream that reconnects with backoff when the agent restarts. Built on @grpc/grpc-js and the spec's
+// stream that reconnects with backoff when the agent restarts or stops answering. Built on @grpc/grpc-js and the spec's
 // proto because Node has no official SPIFFE SDK (protocols.md §D.3).
 import { fileURLToPath } from 'node:url';
 import {
+  type ChannelOptions,
   type ClientReadableStream,
   credentials,
   loadPackageDefinition,
@@ -49,6 +50,7 @@ const Service = (
     SpiffeWorkloadAPI: new (
       target: string,
       creds: ReturnType<typeof credentials.createInsecure>,
+      options: ChannelOptions,
     ) => WorkloadStub;
   }
 ).SpiffeWorkloadAPI;
@@ -78,12 +80,30 @@ export function describeWorkloadApiError(error: unknown): string {
   return name ? `the SPIFFE Workload API refused the call (${name})` : 'the SPIFFE Workload API call failed';
 }
 
+export interface WorkloadApiClientOptions {
+  /**
+   * While a call is open (the bundle stream always is), ping the agent this often; a ping unanswered for
+   * `keepaliveTimeoutMs` drops the connection, which ends the stream with UNAVAILABLE and so reopens it.
+   * Without pings, an agent that hangs with the connection open (deadlocked, or stopped by a debugger)
+   * leaves the stream silent forever, and the broker on the last bundles it sent. Off when absent or 0.
+   */
+  keepaliveMs?: number;
+  /** How long a ping may go unanswered; 20 s (gRPC's default) when absent. */
+  keepaliveTimeoutMs?: number;
+}
+
 /** One agent connection; grpc-js reconnects unary calls by itself, the bundle stream reconnects here. */
 export class WorkloadApiClient {
   readonly #stub: WorkloadStub;
 
-  constructor(endpoint: string) {
-    this.#stub = new Service(grpcTarget(endpoint), credentials.createInsecure());
+  constructor(endpoint: string, options: WorkloadApiClientOptions = {}) {
+    const keepalive: ChannelOptions = options.keepaliveMs
+      ? {
+          'grpc.keepalive_time_ms': options.keepaliveMs,
+          'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 20_000,
+        }
+      : {};
+    this.#stub = new Service(grpcTarget(endpoint), credentials.createInsecure(), keepalive);
   }
 
   /** The workload's JWT-SVID for `audience` (the first, when it is entitled to several). */

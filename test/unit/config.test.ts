@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       CALLER_TOKEN_MAX_BYTES: 8192,
       CALLER_CLOCK_SKEW_SECONDS: 60,
       TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: 300,
+      SPIFFE_KEEPALIVE_SECONDS: 300,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
       'GOOGLE_JWKS_URL must carry no query',
     ],
     [{ ...minimal, CALLER_CLOCK_SKEW_SECONDS: '900' }, 'CALLER_CLOCK_SKEW_SECONDS must be at most 300'],
+    [{ ...minimal, SPIFFE_KEEPALIVE_SECONDS: '5' }, 'SPIFFE_KEEPALIVE_SECONDS must be 0 (off) or at least 10'],
     [{ ...minimal, ENTRA_TIMEOUT_MS: 'soon' }, 'ENTRA_TIMEOUT_MS must be a whole number'],
     [{ ...minimal, TOKEN_MIN_REMAINING_SECONDS: '-5' }, 'TOKEN_MIN_REMAINING_SECONDS must be positive'],
   ])('refuses %o naming the variable', (env, message) => {
@@ -56,6 +58,7 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset, and checks refresh against the safety margin', () => {
     expect(loadConfig({ ...minimal, CALLER_CLOCK_SKEW_SECONDS: '' }).CALLER_CLOCK_SKEW_SECONDS).toBe(60);
+    expect(loadConfig({ ...minimal, SPIFFE_KEEPALIVE_SECONDS: '0' }).SPIFFE_KEEPALIVE_SECONDS).toBe(0);
     expect(() => loadConfig({ ...minimal, TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: '30' })).toThrow(
       'TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS must be greater than TOKEN_MIN_REMAINING_SECONDS',
     );
