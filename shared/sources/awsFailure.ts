@@ -1,7 +1,61 @@
-// Describes a failed AWS SDK call for a SourceError: the service's exception name (AWS's vocabulary,
-// never a URL, a token or a message that may carry one) and, when documented, what fixes it.
+// The AWS SDK clients of the token sources: what their answers may cost, and how a failed call is told.
+//
+// A failed call is described for a SourceError by the service's exception name (AWS's vocabulary, never a
+// URL, a token or a message that may carry one) and, when documented, what fixes it.
+//
+// The SDK reads a whole answer into memory before parsing it, however long it is, for as long as the
+// call's deadline allows. STS and Cognito answer a token in a few KiB, so the clients here stop reading at
+// AWS_ANSWER_MAX_BYTES (as peerAnswer.ts does for the peers the broker reads itself). Written as a
+// middleware because the SDK has no such limit of its own.
+import { Readable } from 'node:stream';
+import type { DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
 
-/** `STS refused: <fix>`, `STS answered ThrottlingException (HTTP 400)`, or `STS unreachable`. */
+/** The most of an STS or Cognito answer, error answers included, the broker reads. */
+export const AWS_ANSWER_MAX_BYTES = 65_536;
+
+/** Raised in place of an answer longer than the cap; the rest of it is not read. */
+export class AnswerTooLargeError extends Error {
+  override name = 'AnswerTooLargeError';
+}
+
+/** The body's chunks, until they come to more than `maxBytes`: then the body is destroyed and reading fails. */
+async function* upTo(body: Readable, maxBytes: number): AsyncGenerator<Buffer> {
+  let read = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    if (read > maxBytes) {
+      body.destroy();
+      throw new AnswerTooLargeError(`the answer is longer than ${maxBytes} bytes`);
+    }
+    yield chunk;
+  }
+}
+
+/**
+ * Makes `client` read at most `maxBytes` of any answer. The middleware sits in the deserialize step below
+ * the SDK's deserializer (priority low), so the deserializer reads the capped body, whatever the status.
+ */
+export function capAnswers<Input extends object, Output extends object>(
+  client: { middlewareStack: MiddlewareStack<Input, Output> },
+  maxBytes = AWS_ANSWER_MAX_BYTES,
+): void {
+  const cap: DeserializeMiddleware<Input, Output> = (next) => async (args) => {
+    const result = await next(args);
+    const response = result.response as { headers?: Record<string, string>; body?: unknown };
+    if (Number(response.headers?.['content-length'] ?? 0) > maxBytes) {
+      if (response.body instanceof Readable) response.body.destroy();
+      throw new AnswerTooLargeError(`the answer is longer than ${maxBytes} bytes`);
+    }
+    if (response.body instanceof Readable) response.body = Readable.from(upTo(response.body, maxBytes));
+    return result;
+  };
+  client.middlewareStack.add(cap, { step: 'deserialize', priority: 'low', name: 'brokerAnswerCap' });
+}
+
+/**
+ * `STS refused: <fix>`, `STS answered ThrottlingException (HTTP 400)`, `STS answered more than 65536 bytes`,
+ * or `STS unreachable`.
+ */
 export function describeAwsFailure(
   service: string,
   error: unknown,
@@ -9,6 +63,8 @@ export function describeAwsFailure(
 ): string {
   const name = error instanceof Error ? error.name : undefined;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  if (error instanceof AnswerTooLargeError)
+    return `${service} answered more than ${AWS_ANSWER_MAX_BYTES} bytes, which is not a token answer`;
   if (name !== undefined && Object.hasOwn(fixes, name)) return `${service} refused: ${fixes[name]}`;
   if (status !== undefined && name !== undefined && /^[A-Za-z]{1,64}$/.test(name)) {
     return `${service} answered ${name} (HTTP ${status})`;

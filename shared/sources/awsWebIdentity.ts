@@ -4,7 +4,7 @@
 import { GetWebIdentityTokenCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Clock } from '../clock.js';
 import { errorKind } from '../errors.js';
-import { describeAwsFailure } from './awsFailure.js';
+import { capAnswers, describeAwsFailure } from './awsFailure.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export interface AwsWebIdentitySourceOptions {
@@ -32,6 +32,7 @@ const FIXES: Readonly<Record<string, string>> = {
 /** Creates the source over `@aws-sdk/client-sts`; AWS_ENDPOINT_URL_STS redirects it (the SDK reads it). */
 export function createAwsWebIdentitySource(options: AwsWebIdentitySourceOptions): TokenSource {
   const sts = new STSClient({ region: options.region, maxAttempts: 1 });
+  capAnswers(sts);
   const cache = createSourceCache(options.clock);
   const fetchAssertion = async () => {
     let token: string | undefined;

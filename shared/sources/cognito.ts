@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import type { Clock } from '../clock.js';
 import { errorKind } from '../errors.js';
-import { describeAwsFailure } from './awsFailure.js';
+import { capAnswers, describeAwsFailure } from './awsFailure.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export type CognitoFlow =
@@ -40,6 +40,7 @@ const FIXES: Readonly<Record<string, string>> = {
 /** Creates the source over `@aws-sdk/client-cognito-identity`; AWS_ENDPOINT_URL_COGNITO_IDENTITY redirects it. */
 export function createCognitoSource(options: CognitoSourceOptions): TokenSource {
   const cognito = new CognitoIdentityClient({ region: options.region, maxAttempts: 1 });
+  capAnswers(cognito);
   const cache = createSourceCache(options.clock);
   const { flow } = options;
   const command =

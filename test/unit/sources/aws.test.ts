@@ -280,4 +280,67 @@ describe('AWS sources facing a peer that quotes secrets', () => {
     });
     expect(errorText(error)).not.toContain('canary');
   });
+
+  /** Answers 200 and then bytes without end, noting when the client hangs up. */
+  const endless = () => {
+    const seen = { closed: false };
+    const answer: RequestListener = (request, response) => {
+      request.socket.on('close', () => {
+        seen.closed = true;
+      });
+      response.writeHead(200, { 'content-type': 'text/xml' });
+      const chunk = Buffer.alloc(16_384, 'a');
+      const pump = () => {
+        while (!response.destroyed) if (!response.write(chunk)) return void response.once('drain', pump);
+      };
+      pump();
+    };
+    return { seen, answer };
+  };
+
+  it('stops reading an STS answer at 64 KiB, and fails at once with a clear reason', async () => {
+    useCredentials(BROKER);
+    const { seen, answer } = endless();
+    const started = performance.now();
+    let hungUpByClient = false;
+    const error = await against('AWS_ENDPOINT_URL_STS', answer, async () => {
+      const failure = await webIdentitySource()
+        .getAssertion()
+        .catch((e: unknown) => e);
+      // Before the server is closed around it: the client hangs up by itself.
+      for (const until = Date.now() + 1000; !seen.closed && Date.now() < until; )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      hungUpByClient = seen.closed;
+      throw failure;
+    });
+
+    expect(hungUpByClient).toBe(true);
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).reason).toBe(
+      'STS answered more than 65536 bytes, which is not a token answer',
+    );
+    // Not read until the 5 s deadline: the connection was given up at the cap.
+    expect(performance.now() - started).toBeLessThan(2500);
+  });
+
+  it('refuses a Cognito answer that declares more than 64 KiB, error answers included, without reading it', async () => {
+    useCredentials(BROKER);
+    const error = await against(
+      'AWS_ENDPOINT_URL_COGNITO_IDENTITY',
+      (_request, response) => {
+        response.writeHead(400, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': 'InvalidSignatureException',
+          'content-length': String(10 * 2 ** 20),
+        });
+        response.write('{"__type":"InvalidSignatureException","message":"');
+      },
+      () => developerSource().getAssertion(),
+    );
+
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).reason).toBe(
+      'Cognito answered more than 65536 bytes, which is not a token answer',
+    );
+  });
 });
