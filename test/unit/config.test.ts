@@ -34,7 +34,10 @@ describe('loadConfig', () => {
       'GOOGLE_JWKS_URL must carry no query',
     ],
     [{ ...minimal, CALLER_CLOCK_SKEW_SECONDS: '900' }, 'CALLER_CLOCK_SKEW_SECONDS must be at most 300'],
-    [{ ...minimal, SPIFFE_KEEPALIVE_SECONDS: '5' }, 'SPIFFE_KEEPALIVE_SECONDS must be 0 (off) or at least 10'],
+    [
+      { ...minimal, SPIFFE_KEEPALIVE_SECONDS: '5' },
+      'SPIFFE_KEEPALIVE_SECONDS must be 0 (off) or at least 10',
+    ],
     [{ ...minimal, ENTRA_TIMEOUT_MS: 'soon' }, 'ENTRA_TIMEOUT_MS must be a whole number'],
     [{ ...minimal, TOKEN_MIN_REMAINING_SECONDS: '-5' }, 'TOKEN_MIN_REMAINING_SECONDS must be positive'],
   ])('refuses %o naming the variable', (env, message) => {
