@@ -1,7 +1,10 @@
 // `node dist/sandbox/instance.js <stateDir> <port> [settings JSON]`: one more broker instance beside a running sandbox, on
 // the local Functions host with the sandbox broker's own settings (`broker-settings.json`), so several
 // instances share one Azurite as function app instances share one storage account. Timers run on their
-// schedule unless SANDBOX_TIMERS=off. The optional JSON object overrides settings (e.g. a refresh margin). Prints "Instance is up <url>" when it serves; Ctrl-C stops it.
+// schedule unless SANDBOX_TIMERS=off. The optional JSON object overrides settings (e.g. a refresh margin);
+// SANDBOX_INSTANCE_SETTINGS carries it instead when set, as launchInstance does: a command line is visible
+// to every user of the machine (`ps`), a process's environment only to its own. Prints "Instance is up <url>"
+// when it serves; Ctrl-C stops it.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +12,8 @@ import { startLocalHost } from './host/localHost.js';
 import { trustCertificateAuthority } from './lib/tls.js';
 
 async function main(): Promise<void> {
-  const [stateDir, portText, overrides] = process.argv.slice(2);
+  const [stateDir, portText, argumentOverrides] = process.argv.slice(2);
+  const overrides = process.env.SANDBOX_INSTANCE_SETTINGS ?? argumentOverrides;
   const port = Number(portText);
   if (!stateDir || !Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error('usage: node dist/sandbox/instance.js <sandbox state dir> <port>');

@@ -130,14 +130,16 @@ export async function launchInstance(
   const [port] = await freePorts(1);
   const logPath = path.join(launched.stateDir, `instance-${port}.log`);
   const log = openSync(logPath, 'a');
-  const child = spawn(
-    process.execPath,
-    [INSTANCE, launched.stateDir, String(port), JSON.stringify(settings)],
-    {
-      env: { ...process.env, SANDBOX_TIMERS: 'off', ...env },
-      stdio: ['ignore', log, log],
+  const child = spawn(process.execPath, [INSTANCE, launched.stateDir, String(port)], {
+    // The overrides go in the environment, not on the command line, which every user can read (`ps`).
+    env: {
+      ...process.env,
+      SANDBOX_TIMERS: 'off',
+      ...env,
+      SANDBOX_INSTANCE_SETTINGS: JSON.stringify(settings),
     },
-  );
+    stdio: ['ignore', log, log],
+  });
   closeSync(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const output = () => readFileSync(logPath, 'utf8');

@@ -3,6 +3,7 @@
 // workload reads it with SecretClient.getSecret; later runs write a new version only when the token
 // changed, and a reader polling throughout never finds an expired latest version.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { decodeJwt } from 'jose';
@@ -92,6 +93,8 @@ describe('Key Vault publishing by the refresh timer', () => {
       TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: '86400',
     });
     const instance = eager;
+    // The override reaches the instance through its environment, not its command line, which `ps` shows to all.
+    expect(readFileSync(`/proc/${instance.child.pid}/cmdline`, 'utf8')).not.toContain('TOKEN_REFRESH');
     const seen: Array<{ version: string | undefined; expiresOn: number; valid: boolean }> = [];
     let polling = true;
     const poller = (async () => {
