@@ -119,14 +119,15 @@ const schema = z
       .string()
       .regex(/^(unix:\/\/\/\S+|tcp:\/\/\S+:\d{1,5})$/, 'must be unix:///<absolute path> or tcp://<ip>:<port>')
       .optional(),
-    // Pings on the bundle stream's connection (WorkloadApiClientOptions.keepaliveMs). 300 s because a gRPC-Go
-    // server, which the SPIRE agent is, refuses pings more often than every 5 minutes by default
-    // (keepalive.EnforcementPolicy.MinTime); grpc-js doubles its interval when told so. 0 turns them off.
+    // Pings on the bundle stream's connection (WorkloadApiClientOptions.keepaliveMs). 330 s: a margin above
+    // gRPC-Go's default minimum of 5 minutes between pings (keepalive.EnforcementPolicy.MinTime), which the
+    // SPIRE agent, a gRPC-Go server, enforces unless configured otherwise; grpc-js doubles its interval when
+    // refused. 0 turns them off.
     SPIFFE_KEEPALIVE_SECONDS: positiveInteger
       .min(0, 'must not be negative')
       .max(3600, 'must be at most 3600')
       .refine((seconds) => seconds === 0 || seconds >= 10, 'must be 0 (off) or at least 10')
-      .default(300),
+      .default(330),
     SPIFFE_SVID_MAX_LIFETIME_SECONDS: positiveInteger
       .min(60, 'must be at least 60')
       .max(86_400, 'must be at most 86400')

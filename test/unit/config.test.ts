@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       CALLER_TOKEN_MAX_BYTES: 8192,
       CALLER_CLOCK_SKEW_SECONDS: 60,
       TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: 300,
-      SPIFFE_KEEPALIVE_SECONDS: 300,
+      SPIFFE_KEEPALIVE_SECONDS: 330,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
