@@ -11,9 +11,41 @@ import { fileURLToPath } from 'node:url';
 import { startLocalHost } from './host/localHost.js';
 import { trustCertificateAuthority } from './lib/tls.js';
 
+/**
+ * The settings to override, from the environment variable or the command line (one of them). The parser's
+ * own message is not passed on: it quotes the text, which may hold a secret.
+ */
+function settingOverrides(
+  fromEnvironment: string | undefined,
+  fromCommandLine: string | undefined,
+): Record<string, string | null> {
+  if (fromEnvironment !== undefined && fromCommandLine !== undefined)
+    throw new Error(
+      'give the settings to override once: in SANDBOX_INSTANCE_SETTINGS or on the command line',
+    );
+  const text = fromEnvironment ?? fromCommandLine;
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.values(parsed).every((value) => typeof value === 'string' || value === null);
+  if (!valid)
+    throw new Error('the settings to override must be a JSON object of strings (or null to remove one)');
+  return parsed as Record<string, string | null>;
+}
+
 async function main(): Promise<void> {
   const [stateDir, portText, argumentOverrides] = process.argv.slice(2);
-  const overrides = process.env.SANDBOX_INSTANCE_SETTINGS ?? argumentOverrides;
+  const overrides = settingOverrides(process.env.SANDBOX_INSTANCE_SETTINGS, argumentOverrides);
+  // The broker reads its settings from the host's environment, not the instance's: nothing keeps this.
+  delete process.env.SANDBOX_INSTANCE_SETTINGS;
   const port = Number(portText);
   if (!stateDir || !Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error('usage: node dist/sandbox/instance.js <sandbox state dir> <port>');
@@ -29,9 +61,7 @@ async function main(): Promise<void> {
     string
   >;
   // An override of null removes the setting.
-  for (const [name, value] of Object.entries(
-    (overrides ? JSON.parse(overrides) : {}) as Record<string, string | null>,
-  )) {
+  for (const [name, value] of Object.entries(overrides)) {
     if (value === null) delete settings[name];
     else settings[name] = value;
   }
