@@ -22,6 +22,8 @@ const WARM_UP_MS = Number(process.env.BENCH_WARM_UP_MS ?? 2000);
 const FIRST_WARM_UP_MS = 4 * WARM_UP_MS;
 /** Rounds of every comparison (BENCH_PAIR_ROUNDS); each ratio is the median of its rounds (ratios.ts). */
 const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 3);
+if (!Number.isSafeInteger(PAIR_ROUNDS) || PAIR_ROUNDS < 1)
+  throw new Error('BENCH_PAIR_ROUNDS must be a whole number of rounds, at least 1');
 
 export interface LoadResult {
   name: string;

@@ -99,7 +99,7 @@ const recentlyDecoded = new Map<string, string>();
 const DECODED_MAX_ENTRIES = 64;
 const DECODED_MAX_LENGTH = 256;
 
-/** Whether the decoding memo holds `text`, as what was written or as what it decoded to (for tests). */
+/** @internal For tests: whether the decoding memo holds `text`, as written or as decoded. */
 export const decodingMemoHolds = (text: string): boolean =>
   recentlyDecoded.has(text) || [...recentlyDecoded.values()].includes(text);
 

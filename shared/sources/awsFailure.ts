@@ -4,9 +4,10 @@
 // URL, a token or a message that may carry one) and, when documented, what fixes it.
 //
 // The SDK reads a whole answer into memory before parsing it, however long it is, for as long as the
-// call's deadline allows. STS and Cognito answer a token in a few KiB, so the clients here stop reading at
-// AWS_ANSWER_MAX_BYTES (as peerAnswer.ts does for the peers the broker reads itself). Written as a
-// middleware because the SDK has no such limit of its own.
+// call's deadline allows. STS and Cognito answer a token in a few KiB, so the clients the token sources
+// build stop reading at AWS_ANSWER_MAX_BYTES (as peerAnswer.ts does for the peers the broker reads itself).
+// Written as a middleware because the SDK has no such limit of its own. The SDK's credential providers
+// (instance metadata, the web identity STS call) read through clients of their own and are not capped.
 import { Readable } from 'node:stream';
 import type { DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
 
@@ -16,6 +17,10 @@ export const AWS_ANSWER_MAX_BYTES = 65_536;
 /** Raised in place of an answer longer than the cap; the rest of it is not read. */
 export class AnswerTooLargeError extends Error {
   override name = 'AnswerTooLargeError';
+
+  constructor(readonly maxBytes: number) {
+    super(`the answer is longer than ${maxBytes} bytes`);
+  }
 }
 
 /** The body's chunks, until they come to more than `maxBytes`: then the body is destroyed and reading fails. */
@@ -25,7 +30,7 @@ async function* upTo(body: Readable, maxBytes: number): AsyncGenerator<Buffer> {
     read += chunk.length;
     if (read > maxBytes) {
       body.destroy();
-      throw new AnswerTooLargeError(`the answer is longer than ${maxBytes} bytes`);
+      throw new AnswerTooLargeError(maxBytes);
     }
     yield chunk;
   }
@@ -44,7 +49,7 @@ export function capAnswers<Input extends object, Output extends object>(
     const response = result.response as { headers?: Record<string, string>; body?: unknown };
     if (Number(response.headers?.['content-length'] ?? 0) > maxBytes) {
       if (response.body instanceof Readable) response.body.destroy();
-      throw new AnswerTooLargeError(`the answer is longer than ${maxBytes} bytes`);
+      throw new AnswerTooLargeError(maxBytes);
     }
     if (response.body instanceof Readable) response.body = Readable.from(upTo(response.body, maxBytes));
     return result;
@@ -64,7 +69,7 @@ export function describeAwsFailure(
   const name = error instanceof Error ? error.name : undefined;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
   if (error instanceof AnswerTooLargeError)
-    return `${service} answered more than ${AWS_ANSWER_MAX_BYTES} bytes, which is not a token answer`;
+    return `${service} answered more than ${error.maxBytes} bytes, which is not a token answer`;
   if (name !== undefined && Object.hasOwn(fixes, name)) return `${service} refused: ${fixes[name]}`;
   if (status !== undefined && name !== undefined && /^[A-Za-z]{1,64}$/.test(name)) {
     return `${service} answered ${name} (HTTP ${status})`;

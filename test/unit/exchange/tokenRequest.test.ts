@@ -28,6 +28,15 @@ const refusalOf = (text: string) => {
 };
 
 describe('parseTokenRequest', () => {
+  it('reads a contract name without "=" as an empty value, and refuses an unknown one so given', () => {
+    expect(parseTokenRequest(`${body({})}&scope`).scope).toBeUndefined();
+    // An empty value counts as absent, so it does not repeat the scope given with a value.
+    expect(parseTokenRequest(`scope&${body({ scope: 'api://x/.default' })}&scope`).scope).toBe(
+      'api://x/.default',
+    );
+    expect(refusalOf(`${body({})}&bogus`).error).toBe('invalid_request');
+  });
+
   it("keeps short escaped names and values in its decoding memo, but never a caller's token", () => {
     const scope = 'api://memo-probe/.default';
     const subject = 'short+subject/token';
