@@ -2,9 +2,10 @@
 // RS256 ID tokens, SPIFFE ES256 JWT-SVIDs), through the local Functions host and through the bare handler
 // (bench/servers.ts), each with and without the verified-token cache, against a baseline measured in the
 // same run: node:http doing one jose verification per request. Plus a concurrency sweep for the chart.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { decodeJwt } from 'jose';
@@ -20,6 +21,27 @@ const here = import.meta.dirname;
  */
 const WARM_UP_MS = Number(process.env.BENCH_WARM_UP_MS ?? 2000);
 const FIRST_WARM_UP_MS = 4 * WARM_UP_MS;
+/**
+ * Whether each measured server runs on a core of its own, with the load generator (this process) on another
+ * (BENCH_PIN, on unless `off`; needs `taskset` and two cores). Unpinned, the load generator shares both
+ * cores with the server, and a server that hands work to threads (the RS256 baseline: WebCrypto runs RSA on
+ * libuv's pool) also takes part of the load generator's core, so req/s compares more than the servers.
+ */
+const PIN = process.env.BENCH_PIN !== 'off' && os.cpus().length >= 2;
+const SERVER_CORE = '0';
+const LOAD_CORE = '1';
+
+/** Sets the CPU affinity of every thread of `pid` (threads started later inherit it); false if it cannot. */
+function pinTo(pid: number | undefined, cores: string): boolean {
+  if (pid === undefined) return false;
+  try {
+    execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cores, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Rounds of every comparison (BENCH_PAIR_ROUNDS); each ratio is the median of its rounds (ratios.ts). */
 const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 3);
 if (!Number.isSafeInteger(PAIR_ROUNDS) || PAIR_ROUNDS < 1)
@@ -142,6 +164,8 @@ export interface HotPathResults {
   rows: LoadResult[];
   sweep: LoadResult[];
   ratios: Ratios;
+  /** Whether each server had a core of its own, and the load generator the other (PIN). */
+  pinned: boolean;
 }
 
 export async function hotPathBench(
@@ -240,6 +264,15 @@ export async function hotPathBench(
       cached: { url: hostCached.url, pid: hostCached.child.pid },
     };
 
+    const pinned =
+      PIN &&
+      [bareCached, bareUncached, baseline, nodeHealth, host.uncached, host.cached].every((server) =>
+        pinTo(server.pid, SERVER_CORE),
+      ) &&
+      pinTo(process.pid, LOAD_CORE);
+    if (PIN && !pinned)
+      console.log('could not pin the servers and the load generator to cores (taskset); unpinned');
+
     const tokenAt = (server: Measured): Measured => ({ url: `${server.url}/api/token`, pid: server.pid });
     const { durationMs, connections } = options;
     // Every server takes the target's token and every caller token once before anything is measured.
@@ -333,6 +366,7 @@ export async function hotPathBench(
     return {
       rows,
       sweep,
+      pinned,
       ratios: ratios([
         ['bare handler', m.bareRs.rows, 'baseline', m.bareRs.bases, 'RS256, no cache (target ≥ 0.8)'],
         ['bare handler', m.bareEs.rows, 'baseline', m.bareEs.bases, 'ES256, no cache (target ≥ 0.8)'],
@@ -377,6 +411,7 @@ export async function hotPathBench(
       ]),
     };
   } finally {
+    if (PIN) pinTo(process.pid, `0-${os.cpus().length - 1}`);
     for (const server of servers) await server.stop();
     for (const instance of started) {
       instance.child.kill('SIGINT');

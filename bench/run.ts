@@ -303,6 +303,7 @@ async function main(): Promise<void> {
         callers: CALLERS,
         sweep: SWEEP,
         pairRounds: hotPath.ratios.rounds[Object.keys(hotPath.ratios.rounds)[0] ?? '']?.length,
+        serversPinned: hotPath.pinned,
       },
       rows: [
         ...hotPath.rows,
