@@ -1,15 +1,18 @@
-// The AWS SDK clients of the token sources: what their answers may cost, and how a failed call is told.
+// The AWS SDK clients of the token sources: what their answers may cost, and how a failed call is
+// told.
 //
-// A failed call is described for a SourceError by the service's exception name (AWS's vocabulary, never a
-// URL, a token or a message that may carry one) and, when documented, what fixes it.
+// A failed call is described for a SourceError by the service's exception name (AWS's vocabulary,
+// never a URL, a token or a message that may carry one) and, when documented, what fixes it.
 //
 // The SDK reads a whole answer into memory before parsing it, however long it is, for as long as the
-// call's deadline allows. STS and Cognito answer a token in a few KiB, so the clients the token sources
-// build stop reading at AWS_ANSWER_MAX_BYTES (as peerAnswer.ts does for the peers the broker reads itself).
-// Written as a middleware because the SDK has no such limit of its own. The SDK's credential providers
-// (instance metadata, the web identity STS call) read through clients of their own and are not capped.
+// call's deadline allows. STS and Cognito answer a token in a few KiB, so the clients the token
+// sources build stop reading at AWS_ANSWER_MAX_BYTES, with peerAnswer.ts's readToCap, as the broker
+// does for the peers it reads itself. A middleware, because the SDK has no such limit of its own. The
+// SDK's credential providers (instance metadata, the web identity STS call) read through clients of
+// their own and are not capped.
 import { Readable } from 'node:stream';
 import type { DeserializeMiddleware, MiddlewareStack } from '@smithy/types';
+import { readToCap } from '../peerAnswer.js';
 
 /** The most of an STS or Cognito answer, error answers included, the broker reads. */
 export const AWS_ANSWER_MAX_BYTES = 65_536;
@@ -20,19 +23,6 @@ export class AnswerTooLargeError extends Error {
 
   constructor(readonly maxBytes: number) {
     super(`the answer is longer than ${maxBytes} bytes`);
-  }
-}
-
-/** The body's chunks, until they come to more than `maxBytes`: then the body is destroyed and reading fails. */
-async function* upTo(body: Readable, maxBytes: number): AsyncGenerator<Buffer> {
-  let read = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    read += chunk.length;
-    if (read > maxBytes) {
-      body.destroy();
-      throw new AnswerTooLargeError(maxBytes);
-    }
-    yield chunk;
   }
 }
 
@@ -47,11 +37,17 @@ export function capAnswers<Input extends object, Output extends object>(
   const cap: DeserializeMiddleware<Input, Output> = (next) => async (args) => {
     const result = await next(args);
     const response = result.response as { headers?: Record<string, string>; body?: unknown };
-    if (Number(response.headers?.['content-length'] ?? 0) > maxBytes) {
-      if (response.body instanceof Readable) response.body.destroy();
+    if (!(response.body instanceof Readable)) return result;
+    // Read to the cap (leaving early destroys the body), then handed to the deserializer as one chunk.
+    const bytes =
+      Number(response.headers?.['content-length'] ?? 0) > maxBytes
+        ? undefined
+        : await readToCap(response.body, maxBytes);
+    if (bytes === undefined) {
+      response.body.destroy();
       throw new AnswerTooLargeError(maxBytes);
     }
-    if (response.body instanceof Readable) response.body = Readable.from(upTo(response.body, maxBytes));
+    response.body = Readable.from([bytes]);
     return result;
   };
   client.middlewareStack.add(cap, { step: 'deserialize', priority: 'low', name: 'brokerAnswerCap' });

@@ -1,7 +1,7 @@
 // A SPIFFE Workload API client (issue 9; protocols.md §D.2) over gRPC: `FetchJWTSVID` and the
 // `FetchJWTBundles` stream, with the `workload.spiffe.io: true` header every call must carry, and a
-// stream that reconnects with backoff when the agent restarts or stops answering. Built on @grpc/grpc-js and the spec's
-// proto because Node has no official SPIFFE SDK (protocols.md §D.3).
+// stream that reconnects with backoff when the agent restarts or stops answering. Built on @grpc/grpc-js
+// and the spec's proto because Node has no official SPIFFE SDK (protocols.md §D.3).
 import { fileURLToPath } from 'node:url';
 import {
   type ChannelOptions,
