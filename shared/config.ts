@@ -1,6 +1,6 @@
 // The only reader of process.env: one zod schema, parsed once, frozen. Every error names the variable.
-import { z } from 'zod';
 import {
+  boundedInteger,
   COGNITO_ID,
   commaList,
   DEFAULT_REFRESH_SCHEDULE,
@@ -12,14 +12,15 @@ import {
   identityEndpointProblem,
   kubernetesIssuers,
   ncrontab,
+  nonEmpty,
   oidcIssuers,
   positive,
-  positiveInteger,
   required,
   spiffeTrustDomains,
   webIdentityIssuers,
 } from './configValues.js';
 import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
+import * as z from './schema.js';
 import type { CognitoFlow } from './sources/cognito.js';
 
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
@@ -27,156 +28,186 @@ const schema = z
   .object({
     BROKER_AUDIENCE: required('the audience callers must request their tokens for'),
     BROKER_POLICY_FILE: required('the path of the policy JSON file'),
-    ENTRA_AUTHORITY_HOST: httpsUrl.default('https://login.microsoftonline.com'),
+    ENTRA_AUTHORITY_HOST: z._default(httpsUrl, 'https://login.microsoftonline.com'),
     ENTRA_TIMEOUT_MS: positive(10_000),
-    TOKEN_EXCHANGE_AUDIENCE: z.string().min(1).default('api://AzureADTokenExchange'),
+    TOKEN_EXCHANGE_AUDIENCE: z._default(z.string().check(z.minLength(1)), 'api://AzureADTokenExchange'),
     TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS: positive(300),
     TOKEN_MIN_REMAINING_SECONDS: positive(60),
     TOKEN_CACHE_MAX_ENTRIES: positive(10_000),
-    TOKEN_REFRESH_SCHEDULE: ncrontab.default(DEFAULT_REFRESH_SCHEDULE),
+    TOKEN_REFRESH_SCHEDULE: z._default(ncrontab, DEFAULT_REFRESH_SCHEDULE),
     TOKEN_REFRESH_RECENT_SECONDS: positive(3600),
     ENTRA_RETRY_AFTER_MAX_SECONDS: positive(3600),
-    AzureWebJobsStorage: z.string().min(1).optional(),
-    TOKEN_SHARED_CACHE_CONNECTION: z.string().min(1).optional(),
-    TOKEN_SHARED_CACHE_CONTAINER: z
-      .string()
-      .regex(
-        /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
-        'must be a blob container name (3-63 of a-z, 0-9, -)',
-      )
-      .default('token-broker-cache'),
-    TOKEN_CACHE_KEYS: z
-      .string()
-      .refine(keyringSettingValid, 'must be <version>:<base64 of 32 random bytes>, separated by commas')
-      .optional(),
-    TOKEN_CACHE_KEY_SECRET_URL: z
-      .string()
-      .refine(
-        (value) =>
-          URL.canParse(value) &&
-          new URL(value).protocol === 'https:' &&
-          /^\/secrets\/[0-9A-Za-z-]{1,127}\/?$/.test(new URL(value).pathname),
-        'must be a Key Vault secret URL such as https://my-vault.vault.azure.net/secrets/token-cache-key',
-      )
-      .optional(),
-    TOKEN_LEASE_SECONDS: positiveInteger
-      .min(15, 'must be at least 15 (Azure Storage leases)')
-      .max(60, 'must be at most 60 (Azure Storage leases)')
-      .default(15),
+    AzureWebJobsStorage: nonEmpty(),
+    TOKEN_SHARED_CACHE_CONNECTION: nonEmpty(),
+    TOKEN_SHARED_CACHE_CONTAINER: z._default(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+            'must be a blob container name (3-63 of a-z, 0-9, -)',
+          ),
+        ),
+      'token-broker-cache',
+    ),
+    TOKEN_CACHE_KEYS: z.optional(
+      z
+        .string()
+        .check(
+          z.refine(keyringSettingValid, 'must be <version>:<base64 of 32 random bytes>, separated by commas'),
+        ),
+    ),
+    TOKEN_CACHE_KEY_SECRET_URL: z.optional(
+      z
+        .string()
+        .check(
+          z.refine(
+            (value) =>
+              URL.canParse(value) &&
+              new URL(value).protocol === 'https:' &&
+              /^\/secrets\/[0-9A-Za-z-]{1,127}\/?$/.test(new URL(value).pathname),
+            'must be a Key Vault secret URL such as https://my-vault.vault.azure.net/secrets/token-cache-key',
+          ),
+        ),
+    ),
+    TOKEN_LEASE_SECONDS: boundedInteger(
+      15,
+      z.minimum(15, 'must be at least 15 (Azure Storage leases)'),
+      z.maximum(60, 'must be at most 60 (Azure Storage leases)'),
+    ),
     STORAGE_TIMEOUT_MS: positive(2000),
-    BROKER_VAULT_TARGET: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be a target name from the policy')
-      .optional(),
-    KEY_VAULT_CHALLENGE_VERIFICATION: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+    BROKER_VAULT_TARGET: z.optional(
+      z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'must be a target name from the policy')),
+    ),
+    KEY_VAULT_CHALLENGE_VERIFICATION: z._default(z.enum(['on', 'off'], { error: 'must be on or off' }), 'on'),
     KEY_VAULT_TIMEOUT_MS: positive(10_000),
     SHARED_CACHE_RETRY_SECONDS: positive(30),
-    GOOGLE_JWKS_URL: httpsUrl.default('https://www.googleapis.com/oauth2/v3/certs'),
+    GOOGLE_JWKS_URL: z._default(httpsUrl, 'https://www.googleapis.com/oauth2/v3/certs'),
     GOOGLE_TOKEN_MAX_LIFETIME_SECONDS: positive(3600),
-    GCP_SERVICE_ACCOUNT: z.string().min(1).default('default'),
-    CALLER_TOKEN_MAX_BYTES: positiveInteger
-      .min(512, 'must be at least 512')
-      .max(65_536, 'must be at most 65536')
-      .default(8192),
-    VERIFIED_TOKEN_CACHE_MAX_ENTRIES: positiveInteger
-      .min(0, 'must not be negative')
-      .max(10_000_000, 'must be at most 10000000')
-      .default(100_000),
-    CALLER_CLOCK_SKEW_SECONDS: positiveInteger
-      .min(0, 'must not be negative')
-      .max(300, 'must be at most 300')
-      .default(60),
+    GCP_SERVICE_ACCOUNT: z._default(z.string().check(z.minLength(1)), 'default'),
+    CALLER_TOKEN_MAX_BYTES: boundedInteger(
+      8192,
+      z.minimum(512, 'must be at least 512'),
+      z.maximum(65_536, 'must be at most 65536'),
+    ),
+    VERIFIED_TOKEN_CACHE_MAX_ENTRIES: boundedInteger(
+      100_000,
+      z.minimum(0, 'must not be negative'),
+      z.maximum(10_000_000, 'must be at most 10000000'),
+    ),
+    CALLER_CLOCK_SKEW_SECONDS: boundedInteger(
+      60,
+      z.minimum(0, 'must not be negative'),
+      z.maximum(300, 'must be at most 300'),
+    ),
     JWKS_CACHE_MAX_AGE_SECONDS: positive(600),
     JWKS_COOLDOWN_SECONDS: positive(30),
     JWKS_TIMEOUT_MS: positive(5000),
     JWKS_STALE_MAX_AGE_SECONDS: positive(86_400),
     SOURCE_TIMEOUT_MS: positive(5000),
-    AWS_STS_ENDPOINTS: httpsOrigins.prefault(DEFAULT_STS_ENDPOINTS),
+    AWS_STS_ENDPOINTS: z.prefault(httpsOrigins, DEFAULT_STS_ENDPOINTS),
     AWS_STS_TIMEOUT_MS: positive(5000),
-    AWS_WEB_IDENTITY_ISSUERS: webIdentityIssuers.optional(),
-    AWS_WEB_IDENTITY_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
-      .min(60, 'must be at least 60')
-      .max(3600, 'must be at most 3600 (sts:GetWebIdentityToken)')
-      .default(3600),
-    COGNITO_CALLER_POOL_IDS: commaList
-      .refine((items) => items.length > 0 && items.every((item) => COGNITO_ID.test(item)), {
-        message: 'must be identity pool ids (<region>:<guid>), separated by commas',
-      })
-      .optional(),
-    COGNITO_JWKS_URL: httpsUrl.default('https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
-    AZURE_FEDERATED_TOKEN_FILE: z.string().min(1).optional(),
+    AWS_WEB_IDENTITY_ISSUERS: z.optional(webIdentityIssuers),
+    AWS_WEB_IDENTITY_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
+      3600,
+      z.minimum(60, 'must be at least 60'),
+      z.maximum(3600, 'must be at most 3600 (sts:GetWebIdentityToken)'),
+    ),
+    COGNITO_CALLER_POOL_IDS: z.optional(
+      commaList.check(
+        z.refine((items) => items.length > 0 && items.every((item) => COGNITO_ID.test(item)), {
+          message: 'must be identity pool ids (<region>:<guid>), separated by commas',
+        }),
+      ),
+    ),
+    COGNITO_JWKS_URL: z._default(httpsUrl, 'https://cognito-identity.amazonaws.com/.well-known/jwks_uri'),
+    AZURE_FEDERATED_TOKEN_FILE: nonEmpty(),
     // Set by App Service and Azure Functions when the app has a managed identity; checked only when a policy
     // target uses the managedIdentity source (managedIdentitySettings), so a broker on Azure that uses another
     // source never fails on the platform's values. IDENTITY_HEADER is a secret: no message shows it.
-    IDENTITY_ENDPOINT: z.string().min(1).optional(),
-    IDENTITY_HEADER: z.string().min(1).optional(),
-    MANAGED_IDENTITY_CLIENT_ID: z
-      .string()
-      .regex(GUID, 'must be the client id (a GUID) of a user-assigned managed identity')
-      .optional(),
-    SPIFFE_TRUST_DOMAINS: spiffeTrustDomains.optional(),
-    SPIFFE_ENDPOINT_SOCKET: z
-      .string()
-      .regex(/^(unix:\/\/\/\S+|tcp:\/\/\S+:\d{1,5})$/, 'must be unix:///<absolute path> or tcp://<ip>:<port>')
-      .optional(),
+    IDENTITY_ENDPOINT: nonEmpty(),
+    IDENTITY_HEADER: nonEmpty(),
+    MANAGED_IDENTITY_CLIENT_ID: z.optional(
+      z.string().check(z.regex(GUID, 'must be the client id (a GUID) of a user-assigned managed identity')),
+    ),
+    SPIFFE_TRUST_DOMAINS: z.optional(spiffeTrustDomains),
+    SPIFFE_ENDPOINT_SOCKET: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^(unix:\/\/\/\S+|tcp:\/\/\S+:\d{1,5})$/,
+            'must be unix:///<absolute path> or tcp://<ip>:<port>',
+          ),
+        ),
+    ),
     // Pings on the bundle stream's connection (WorkloadApiClientOptions.keepaliveMs). 330 s: a margin above
     // gRPC-Go's default minimum of 5 minutes between pings (keepalive.EnforcementPolicy.MinTime), which the
     // SPIRE agent, a gRPC-Go server, enforces unless configured otherwise; grpc-js doubles its interval when
     // refused. 0 turns them off.
-    SPIFFE_KEEPALIVE_SECONDS: positiveInteger
-      .min(0, 'must not be negative')
-      .max(3600, 'must be at most 3600')
-      .refine((seconds) => seconds === 0 || seconds >= 10, 'must be 0 (off) or at least 10')
-      .default(330),
-    SPIFFE_SVID_MAX_LIFETIME_SECONDS: positiveInteger
-      .min(60, 'must be at least 60')
-      .max(86_400, 'must be at most 86400')
-      .default(3600),
-    KUBERNETES_ISSUERS: kubernetesIssuers.optional(),
-    KUBERNETES_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
-      .min(600, 'must be at least 600')
-      .max(172_800, 'must be at most 172800')
-      .default(86_400),
-    GITHUB_ISSUER: httpsUrl.default(githubDefaults.issuer),
-    GITHUB_JWKS_URL: httpsUrl.default(githubDefaults.jwksUrl),
-    GITHUB_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
-      .min(60, 'must be at least 60')
-      .max(86_400, 'must be at most 86400')
-      .default(3600),
-    OIDC_ISSUERS: oidcIssuers.optional(),
-    COGNITO_CALLER_TOKEN_MAX_LIFETIME_SECONDS: positiveInteger
-      .min(60, 'must be at least 60')
-      .max(86_400, 'must be at most 86400')
-      .default(3600),
-    AWS_REGION: z
-      .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
-      .optional(),
-    AWS_TOKEN_SOURCE: z
-      .enum(['cognito', 'webIdentity'], { error: 'must be cognito or webIdentity' })
-      .optional(),
-    AWS_WEB_IDENTITY_DURATION_SECONDS: positiveInteger
-      .min(600, 'must be at least 600 (the source refreshes 300 s before expiry)')
-      .max(3600, 'must be at most 3600 (sts:GetWebIdentityToken)')
-      .default(900),
-    COGNITO_IDENTITY_POOL_ID: z
-      .string()
-      .regex(COGNITO_ID, 'must be an identity pool id (<region>:<guid>)')
-      .optional(),
-    COGNITO_DEVELOPER_PROVIDER: z.string().min(1).max(128).optional(),
-    COGNITO_DEVELOPER_USER_ID: z.string().min(1).max(1024).optional(),
-    COGNITO_IDENTITY_ID: z.string().regex(COGNITO_ID, 'must be an identity id (<region>:<guid>)').optional(),
-    COGNITO_TOKEN_DURATION_SECONDS: positiveInteger
-      .min(600, 'must be at least 600 (the source refreshes 300 s before expiry)')
+    SPIFFE_KEEPALIVE_SECONDS: boundedInteger(
+      330,
+      z.minimum(0, 'must not be negative'),
+      z.maximum(3600, 'must be at most 3600'),
+      z.refine((seconds) => seconds === 0 || seconds >= 10, 'must be 0 (off) or at least 10'),
+    ),
+    SPIFFE_SVID_MAX_LIFETIME_SECONDS: boundedInteger(
+      3600,
+      z.minimum(60, 'must be at least 60'),
+      z.maximum(86_400, 'must be at most 86400'),
+    ),
+    KUBERNETES_ISSUERS: z.optional(kubernetesIssuers),
+    KUBERNETES_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
+      86_400,
+      z.minimum(600, 'must be at least 600'),
+      z.maximum(172_800, 'must be at most 172800'),
+    ),
+    GITHUB_ISSUER: z._default(httpsUrl, githubDefaults.issuer),
+    GITHUB_JWKS_URL: z._default(httpsUrl, githubDefaults.jwksUrl),
+    GITHUB_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
+      3600,
+      z.minimum(60, 'must be at least 60'),
+      z.maximum(86_400, 'must be at most 86400'),
+    ),
+    OIDC_ISSUERS: z.optional(oidcIssuers),
+    COGNITO_CALLER_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
+      3600,
+      z.minimum(60, 'must be at least 60'),
+      z.maximum(86_400, 'must be at most 86400'),
+    ),
+    AWS_REGION: z.optional(
+      z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')),
+    ),
+    AWS_TOKEN_SOURCE: z.optional(
+      z.enum(['cognito', 'webIdentity'], { error: 'must be cognito or webIdentity' }),
+    ),
+    AWS_WEB_IDENTITY_DURATION_SECONDS: boundedInteger(
+      900,
+      z.minimum(600, 'must be at least 600 (the source refreshes 300 s before expiry)'),
+      z.maximum(3600, 'must be at most 3600 (sts:GetWebIdentityToken)'),
+    ),
+    COGNITO_IDENTITY_POOL_ID: z.optional(
+      z.string().check(z.regex(COGNITO_ID, 'must be an identity pool id (<region>:<guid>)')),
+    ),
+    COGNITO_DEVELOPER_PROVIDER: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    COGNITO_DEVELOPER_USER_ID: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+    COGNITO_IDENTITY_ID: z.optional(
+      z.string().check(z.regex(COGNITO_ID, 'must be an identity id (<region>:<guid>)')),
+    ),
+    COGNITO_TOKEN_DURATION_SECONDS: boundedInteger(
+      900,
+      z.minimum(600, 'must be at least 600 (the source refreshes 300 s before expiry)'),
       // GetOpenIdTokenForDeveloperIdentity's maximum, inside Entra's 25-hour assertion lifetime (AADSTS70023).
-      .max(86_400, 'must be at most 86400 (GetOpenIdTokenForDeveloperIdentity)')
-      .default(900),
+      z.maximum(86_400, 'must be at most 86400 (GetOpenIdTokenForDeveloperIdentity)'),
+    ),
   })
-  .refine((config) => config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS > config.TOKEN_MIN_REMAINING_SECONDS, {
-    path: ['TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS'],
-    message:
-      'must be greater than TOKEN_MIN_REMAINING_SECONDS (refresh starts before tokens stop being served)',
-  });
+  .check(
+    z.refine((config) => config.TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS > config.TOKEN_MIN_REMAINING_SECONDS, {
+      path: ['TOKEN_REFRESH_BEFORE_EXPIRY_SECONDS'],
+      message:
+        'must be greater than TOKEN_MIN_REMAINING_SECONDS (refresh starts before tokens stop being served)',
+    }),
+  );
 
 /** A keyring setting parses; its error never shows the value (it holds keys). */
 function keyringSettingValid(value: string): boolean {

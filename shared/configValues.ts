@@ -1,23 +1,27 @@
 // The value schemas of configuration (config.ts reads the environment with them): numbers, https URLs
 // and origins, comma lists, and the JSON lists of caller issuers each caller kind needs.
-import { z } from 'zod';
+import * as z from './schema.js';
 
 export const positiveInteger = z.coerce
   .number({ error: 'must be a whole number' })
-  .int('must be a whole number');
-export const positive = (fallback: number) => positiveInteger.positive('must be positive').default(fallback);
+  .check(z.int('must be a whole number'));
+/** A whole number with bounds (each check's own message), and a default. */
+export const boundedInteger = (fallback: number, ...bounds: Parameters<typeof positiveInteger.check>) =>
+  z._default(positiveInteger.check(...bounds), fallback);
+export const positive = (fallback: number) => boundedInteger(fallback, z.positive('must be positive'));
 export const required = (what: string) =>
-  z.string({ error: `is required: ${what}` }).min(1, `is required: ${what}`);
+  z.string({ error: `is required: ${what}` }).check(z.minLength(1, `is required: ${what}`));
+/** A string that may be absent but not empty. */
+export const nonEmpty = () => z.optional(z.string().check(z.minLength(1)));
 
-export const httpsUrl = z
-  .string()
-  .url()
-  .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https URL')
-  .refine((value) => {
+export const httpsUrl = z.url().check(
+  z.refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', 'must be an https URL'),
+  z.refine((value) => {
     if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
-  }, 'must carry no query, fragment or credentials');
+  }, 'must carry no query, fragment or credentials'),
+);
 
 // STS's global endpoint and the regional endpoints of the commercial regions most deployments use
 // (protocols.md §C.4); AWS_STS_ENDPOINTS replaces the list, e.g. to add a region or a FIPS endpoint.
@@ -46,26 +50,32 @@ export const DEFAULT_STS_ENDPOINTS = [
 ].join(',');
 
 /** A comma-separated list, trimmed, empty items dropped. */
-export const commaList = z.string().transform((value) =>
-  value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean),
+export const commaList = z.pipe(
+  z.string(),
+  z.transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ),
 );
 
 /** A comma-separated list of https origins (no path, query or credentials), parsed to origins. */
-export const httpsOrigins = commaList
-  .refine((items) => items.length > 0, 'must name at least one https origin')
-  .refine(
-    (items) =>
-      items.every((item) => {
-        if (!URL.canParse(item)) return false;
-        const url = new URL(item);
-        return url.protocol === 'https:' && url.origin === item.replace(/\/$/, '') && url.username === '';
-      }),
-    'must be https origins (scheme, host and port only), separated by commas',
-  )
-  .transform((items) => items.map((item) => new URL(item).origin));
+export const httpsOrigins = z.pipe(
+  commaList.check(
+    z.refine((items) => items.length > 0, 'must name at least one https origin'),
+    z.refine(
+      (items) =>
+        items.every((item) => {
+          if (!URL.canParse(item)) return false;
+          const url = new URL(item);
+          return url.protocol === 'https:' && url.origin === item.replace(/\/$/, '') && url.username === '';
+        }),
+      'must be https origins (scheme, host and port only), separated by commas',
+    ),
+  ),
+  z.transform((items) => items.map((item) => new URL(item).origin)),
+);
 
 /** A GUID (tenant, client and object ids), either case. */
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -74,34 +84,42 @@ export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export const COGNITO_ID = /^[\w-]+:[0-9a-f-]+$/;
 
 /** `[{"account": "<12 digits>", "issuer": "https://…", "jwksUrl"?: "https://…"}]`: AWS web identity issuers per account. */
-export const webIdentityIssuers = jsonArray(
-  z
-    .object({ account: z.string().regex(/^\d{12}$/), issuer: httpsUrl, jwksUrl: httpsUrl.optional() })
-    .strict(),
-  '{account, issuer, jwksUrl?} with https URLs',
-).transform((entries) =>
-  entries.map((entry) => ({
-    account: entry.account,
-    issuer: withoutSlash(entry.issuer),
-    jwksUrl: entry.jwksUrl ?? `${withoutSlash(entry.issuer)}/.well-known/jwks.json`,
-  })),
+export const webIdentityIssuers = z.pipe(
+  jsonArray(
+    z.strictObject({
+      account: z.string().check(z.regex(/^\d{12}$/)),
+      issuer: httpsUrl,
+      jwksUrl: z.optional(httpsUrl),
+    }),
+    '{account, issuer, jwksUrl?} with https URLs',
+  ),
+  z.transform((entries) =>
+    entries.map((entry) => ({
+      account: entry.account,
+      issuer: withoutSlash(entry.issuer),
+      jwksUrl: entry.jwksUrl ?? `${withoutSlash(entry.issuer)}/.well-known/jwks.json`,
+    })),
+  ),
 );
 
 /** A JSON array of `item`s in one variable; `what` describes an item in the error. */
-function jsonArray<T extends z.ZodType>(item: T, what: string) {
-  return z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `must be a JSON array of ${what}` });
-        return z.NEVER;
-      }
-    })
-    .pipe(
-      z.array(item, { error: `must be a JSON array of ${what}` }).min(1, `must be a JSON array of ${what}`),
-    );
+function jsonArray<T extends z.ZodMiniType>(item: T, what: string) {
+  return z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: `must be a JSON array of ${what}`, input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    z
+      .array(item, { error: `must be a JSON array of ${what}` })
+      .check(z.minLength(1, `must be a JSON array of ${what}`)),
+  );
 }
 
 const withoutSlash = (url: string) => url.replace(/\/$/, '');
@@ -112,46 +130,48 @@ const withoutSlash = (url: string) => url.replace(/\/$/, '');
  */
 export const spiffeTrustDomains = jsonArray(
   z
-    .object({
-      trustDomain: z.string().regex(/^[a-z0-9._-]{1,255}$/),
-      jwksUrl: httpsUrl.optional(),
-      workloadApi: z.literal(true).optional(),
-      issuer: z.string().url().optional(),
+    .strictObject({
+      trustDomain: z.string().check(z.regex(/^[a-z0-9._-]{1,255}$/)),
+      jwksUrl: z.optional(httpsUrl),
+      workloadApi: z.optional(z.literal(true)),
+      issuer: z.optional(z.url()),
     })
-    .strict()
-    .refine((entry) => (entry.jwksUrl === undefined) !== (entry.workloadApi === undefined)),
+    .check(z.refine((entry) => (entry.jwksUrl === undefined) !== (entry.workloadApi === undefined))),
   '{trustDomain, jwksUrl (https) or workloadApi: true, issuer?}',
 );
 
 /** `[{"issuer", "jwksUrl"?}]`: the Kubernetes clusters whose projected tokens callers may present. */
-export const kubernetesIssuers = jsonArray(
-  z.object({ issuer: httpsUrl, jwksUrl: httpsUrl.optional() }).strict(),
-  '{issuer, jwksUrl?} with https URLs',
-).transform((entries) =>
-  // The issuer stays exact (an AKS issuer ends with a slash); the JWKS path is the API server's.
-  entries.map((entry) => ({
-    issuer: entry.issuer,
-    jwksUrl: entry.jwksUrl ?? `${withoutSlash(entry.issuer)}/openid/v1/jwks`,
-  })),
+export const kubernetesIssuers = z.pipe(
+  jsonArray(
+    z.strictObject({ issuer: httpsUrl, jwksUrl: z.optional(httpsUrl) }),
+    '{issuer, jwksUrl?} with https URLs',
+  ),
+  z.transform((entries) =>
+    // The issuer stays exact (an AKS issuer ends with a slash); the JWKS path is the API server's.
+    entries.map((entry) => ({
+      issuer: entry.issuer,
+      jwksUrl: entry.jwksUrl ?? `${withoutSlash(entry.issuer)}/openid/v1/jwks`,
+    })),
+  ),
 );
 
 /** `[{"issuer", "jwksUrl", "algorithms"?, "audience"?, "claims"?, "maxLifetimeSeconds"?}]`: any other OIDC issuer. */
 export const oidcIssuers = jsonArray(
-  z
-    .object({
-      issuer: z.string().min(1),
-      jwksUrl: httpsUrl,
-      algorithms: z
+  z.strictObject({
+    issuer: z.string().check(z.minLength(1)),
+    jwksUrl: httpsUrl,
+    algorithms: z._default(
+      z
         .array(
           z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
         )
-        .min(1)
-        .default(['RS256']),
-      audience: z.string().min(1).optional(),
-      claims: z.array(z.string().min(1)).default([]),
-      maxLifetimeSeconds: z.number().int().min(60).max(86_400).default(3600),
-    })
-    .strict(),
+        .check(z.minLength(1)),
+      ['RS256'],
+    ),
+    audience: nonEmpty(),
+    claims: z._default(z.array(z.string().check(z.minLength(1))), []),
+    maxLifetimeSeconds: z._default(z.number().check(z.int(), z.minimum(60), z.maximum(86_400)), 3600),
+  }),
   '{issuer, jwksUrl, algorithms?, audience?, claims?, maxLifetimeSeconds?}',
 );
 
@@ -164,9 +184,11 @@ export const githubDefaults = {
 /** Six-field NCRONTAB (with seconds), as Azure Functions timers take it. */
 export const ncrontab = z
   .string()
-  .regex(
-    /^\S+( \S+){5}$/,
-    'must be a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week})',
+  .check(
+    z.regex(
+      /^\S+( \S+){5}$/,
+      'must be a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week})',
+    ),
   );
 
 /** The refresh timer's default: every 5 minutes, at second 0. */

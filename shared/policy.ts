@@ -3,106 +3,113 @@
 // fails closed; every decision carries a reason code. Version 1 is kept forward-compatible: unknown
 // top-level keys are refused, so a newer file never half-loads in an older broker.
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import type { CallerPrincipal } from './callers/callerVerifier.js';
 import { GUID } from './configValues.js';
 import { callerEntry, callerMatches } from './policyCallers.js';
+import * as z from './schema.js';
 
 const TENANT = z
   .string()
-  .refine(
-    (value) => GUID.test(value) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value),
-    'must be a tenant GUID or domain',
+  .check(
+    z.refine(
+      (value) => GUID.test(value) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value),
+      'must be a tenant GUID or domain',
+    ),
   );
 /** Syntax of target and rule names; a request's `audience` is checked against it before verification. */
 export const TARGET_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
-const NAME = z.string().regex(TARGET_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"');
+const NAME = z.string().check(z.regex(TARGET_NAME, 'must be 1-64 letters, digits, ".", "_" or "-"'));
 // Entra's client-credentials flow takes exactly one resource with /.default (protocols.md §A.2).
-const SCOPE = z.string().regex(/^\S+\/\.default$/, 'must be one resource followed by /.default');
+const SCOPE = z.string().check(z.regex(/^\S+\/\.default$/, 'must be one resource followed by /.default'));
 
 const target = z
-  .object({
+  .strictObject({
     tenant: TENANT,
-    clientId: z.string().regex(GUID, 'must be a client id GUID'),
-    scopes: z.array(SCOPE).min(1),
+    clientId: z.string().check(z.regex(GUID, 'must be a client id GUID')),
+    scopes: z.array(SCOPE).check(z.minLength(1)),
     source: z.enum(['gcpMetadata', 'aws', 'spiffe', 'tokenFile', 'managedIdentity']),
     /** Kept fresh by the refresh timer for every scope, used or not (issue 10). */
-    warm: z.boolean().optional(),
+    warm: z.optional(z.boolean()),
     /**
      * The refresh timer writes this target's token for `scope` (its only scope when omitted) to a Key Vault
      * secret, for consumers that can only read a secret (issue 10).
      */
-    publish: z
-      .object({
+    publish: z.optional(
+      z.strictObject({
         vaultUrl: z
           .string()
-          .refine(
-            (value) =>
-              URL.canParse(value) && new URL(value).protocol === 'https:' && new URL(value).pathname === '/',
-            'must be a vault URL such as https://my-vault.vault.azure.net',
+          .check(
+            z.refine(
+              (value) =>
+                URL.canParse(value) &&
+                new URL(value).protocol === 'https:' &&
+                new URL(value).pathname === '/',
+              'must be a vault URL such as https://my-vault.vault.azure.net',
+            ),
           ),
         // Key Vault's secret names: 1-127 letters, digits and dashes.
-        secretName: z.string().regex(/^[0-9A-Za-z-]{1,127}$/, 'must be 1-127 letters, digits or "-"'),
-        scope: SCOPE.optional(),
-      })
-      .strict()
-      .optional(),
-    description: z.string().optional(),
+        secretName: z
+          .string()
+          .check(z.regex(/^[0-9A-Za-z-]{1,127}$/, 'must be 1-127 letters, digits or "-"')),
+        scope: z.optional(SCOPE),
+      }),
+    ),
+    description: z.optional(z.string()),
   })
-  .strict()
-  .superRefine((target, ctx) => {
-    if (!target.publish) return;
-    const scope = target.publish.scope ?? (target.scopes.length === 1 ? target.scopes[0] : undefined);
-    if (scope === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['publish', 'scope'],
-        message: 'is required: the target has several scopes',
-      });
-    else if (!target.scopes.includes(scope))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['publish', 'scope'],
-        message: "must be one of the target's scopes",
-      });
-  });
+  .check(
+    z.superRefine((target, ctx) => {
+      if (!target.publish) return;
+      const scope = target.publish.scope ?? (target.scopes.length === 1 ? target.scopes[0] : undefined);
+      if (scope === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publish', 'scope'],
+          message: 'is required: the target has several scopes',
+        });
+      else if (!target.scopes.includes(scope))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['publish', 'scope'],
+          message: "must be one of the target's scopes",
+        });
+    }),
+  );
 
 /** The scope a target publishes: its `publish.scope`, or its only scope (the schema checked one exists). */
 export const publishedScope = (target: Target): string =>
   target.publish?.scope ?? (target.scopes[0] as string);
 
 const policySchema = z
-  .object({
+  .strictObject({
     version: z.literal(1),
     targets: z.record(NAME, target),
     rules: z.array(
-      z
-        .object({
-          name: NAME,
-          callers: z.array(callerEntry).min(1),
-          targets: z.array(NAME).min(1),
-        })
-        .strict(),
+      z.strictObject({
+        name: NAME,
+        callers: z.array(callerEntry).check(z.minLength(1)),
+        targets: z.array(NAME).check(z.minLength(1)),
+      }),
     ),
   })
-  .strict()
-  .superRefine((policy, ctx) => {
-    const names = new Set<string>();
-    policy.rules.forEach((rule, index) => {
-      if (names.has(rule.name))
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: 'is used twice' });
-      names.add(rule.name);
-      rule.targets.forEach((name, t) => {
-        if (!(name in policy.targets)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['rules', index, 'targets', t],
-            message: `names no target "${name}"`,
-          });
-        }
+  .check(
+    z.superRefine((policy, ctx) => {
+      const names = new Set<string>();
+      policy.rules.forEach((rule, index) => {
+        if (names.has(rule.name))
+          ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: 'is used twice' });
+        names.add(rule.name);
+        rule.targets.forEach((name, t) => {
+          if (!(name in policy.targets)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['rules', index, 'targets', t],
+              message: `names no target "${name}"`,
+            });
+          }
+        });
       });
-    });
-  });
+    }),
+  );
 
 export type Target = z.infer<typeof target> & { name: string };
 

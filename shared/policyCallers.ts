@@ -1,130 +1,131 @@
 // The caller entries of a policy rule, one schema per caller kind with exact-match fields, and how an
 // entry matches a verified principal (issues 4, 8, 9). Each kind refuses an entry that would admit a
 // whole account, project, trust domain, cluster or owner.
-import { z } from 'zod';
 import type { CallerPrincipal } from './callers/callerVerifier.js';
+import { nonEmpty } from './configValues.js';
+import * as z from './schema.js';
 
 const googleCaller = z
-  .object({
+  .strictObject({
     kind: z.literal('google'),
-    subject: z
-      .string()
-      .regex(/^[0-9]{1,255}$/, 'must be a Google unique id')
-      .optional(),
-    email: z.string().email().optional(),
-    projectId: z.string().min(1).optional(),
+    subject: z.optional(z.string().check(z.regex(/^[0-9]{1,255}$/, 'must be a Google unique id'))),
+    email: z.optional(z.email()),
+    projectId: nonEmpty(),
   })
-  .strict()
-  .refine((caller) => caller.subject !== undefined || caller.email !== undefined, {
-    message: 'a google caller needs "subject" or "email"; a project alone admits every account in it',
-  });
+  .check(
+    z.refine((caller) => caller.subject !== undefined || caller.email !== undefined, {
+      message: 'a google caller needs "subject" or "email"; a project alone admits every account in it',
+    }),
+  );
 
 const AWS_NAME = /^[\w+=,.@-]{1,128}$/;
 const awsIamCaller = z
-  .object({
+  .strictObject({
     kind: z.literal('aws-iam'),
-    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
-    role: z.string().regex(AWS_NAME, 'must be an IAM role name').optional(),
-    user: z.string().regex(AWS_NAME, 'must be an IAM user name').optional(),
-    arn: z.string().startsWith('arn:', 'must be an ARN').optional(),
-    userId: z
-      .string()
-      .regex(/^[A-Z0-9]{16,128}$/, 'must be an IAM unique id (AROA…, AIDA…)')
-      .optional(),
+    account: z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id')),
+    role: z.optional(z.string().check(z.regex(AWS_NAME, 'must be an IAM role name'))),
+    user: z.optional(z.string().check(z.regex(AWS_NAME, 'must be an IAM user name'))),
+    arn: z.optional(z.string().check(z.startsWith('arn:', 'must be an ARN'))),
+    userId: z.optional(
+      z.string().check(z.regex(/^[A-Z0-9]{16,128}$/, 'must be an IAM unique id (AROA…, AIDA…)')),
+    ),
   })
-  .strict()
-  .refine((caller) => [caller.role, caller.user, caller.arn, caller.userId].some((v) => v !== undefined), {
-    message:
-      'an aws-iam caller needs "role", "user", "arn" or "userId"; an account alone admits every principal in it',
-  })
-  .refine((caller) => caller.role === undefined || caller.user === undefined, {
-    message: 'an aws-iam caller names a role or a user, not both',
-  });
+  .check(
+    z.refine((caller) => [caller.role, caller.user, caller.arn, caller.userId].some((v) => v !== undefined), {
+      message:
+        'an aws-iam caller needs "role", "user", "arn" or "userId"; an account alone admits every principal in it',
+    }),
+    z.refine((caller) => caller.role === undefined || caller.user === undefined, {
+      message: 'an aws-iam caller names a role or a user, not both',
+    }),
+  );
 
 const awsWebIdentityCaller = z
-  .object({
+  .strictObject({
     kind: z.literal('aws-web-identity'),
-    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'),
-    role: z.string().regex(AWS_NAME, 'must be an IAM role name').optional(),
-    user: z.string().regex(AWS_NAME, 'must be an IAM user name').optional(),
-    arn: z.string().startsWith('arn:', 'must be an ARN').optional(),
-    orgId: z.string().min(1).optional(),
-    ouPath: z.string().min(1).optional(),
-    principalTags: z.record(z.string(), z.string()).optional(),
+    account: z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id')),
+    role: z.optional(z.string().check(z.regex(AWS_NAME, 'must be an IAM role name'))),
+    user: z.optional(z.string().check(z.regex(AWS_NAME, 'must be an IAM user name'))),
+    arn: z.optional(z.string().check(z.startsWith('arn:', 'must be an ARN'))),
+    orgId: nonEmpty(),
+    ouPath: nonEmpty(),
+    principalTags: z.optional(z.record(z.string(), z.string())),
   })
-  .strict()
-  .refine((caller) => [caller.role, caller.user, caller.arn].some((v) => v !== undefined), {
-    message:
-      'an aws-web-identity caller needs "role", "user" or "arn"; an account alone admits every principal in it',
-  })
-  .refine((caller) => caller.role === undefined || caller.user === undefined, {
-    message: 'an aws-web-identity caller names a role or a user, not both',
-  });
+  .check(
+    z.refine((caller) => [caller.role, caller.user, caller.arn].some((v) => v !== undefined), {
+      message:
+        'an aws-web-identity caller needs "role", "user" or "arn"; an account alone admits every principal in it',
+    }),
+    z.refine((caller) => caller.role === undefined || caller.user === undefined, {
+      message: 'an aws-web-identity caller names a role or a user, not both',
+    }),
+  );
 
-const cognitoCaller = z
-  .object({
-    kind: z.literal('cognito'),
-    identityPool: z.string().regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity pool id (<region>:<guid>)'),
-    identity: z.string().regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity id (<region>:<guid>)'),
-  })
-  .strict();
+const cognitoCaller = z.strictObject({
+  kind: z.literal('cognito'),
+  identityPool: z
+    .string()
+    .check(z.regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity pool id (<region>:<guid>)')),
+  identity: z.string().check(z.regex(/^[\w-]+:[0-9a-f-]+$/, 'must be an identity id (<region>:<guid>)')),
+});
 
 const spiffeCaller = z
-  .object({
+  .strictObject({
     kind: z.literal('spiffe'),
-    trustDomain: z.string().regex(/^[a-z0-9._-]{1,255}$/, 'must be a trust domain name'),
-    id: z.string().startsWith('spiffe://', 'must be a SPIFFE ID').optional(),
-    path: z.string().startsWith('/', 'must be a SPIFFE ID path').optional(),
+    trustDomain: z.string().check(z.regex(/^[a-z0-9._-]{1,255}$/, 'must be a trust domain name')),
+    id: z.optional(z.string().check(z.startsWith('spiffe://', 'must be a SPIFFE ID'))),
+    path: z.optional(z.string().check(z.startsWith('/', 'must be a SPIFFE ID path'))),
   })
-  .strict()
-  .refine((caller) => caller.id !== undefined || caller.path !== undefined, {
-    message: 'a spiffe caller needs "id" or "path"; a trust domain alone admits every workload in it',
-  });
+  .check(
+    z.refine((caller) => caller.id !== undefined || caller.path !== undefined, {
+      message: 'a spiffe caller needs "id" or "path"; a trust domain alone admits every workload in it',
+    }),
+  );
 
-const kubernetesCaller = z
-  .object({
-    kind: z.literal('kubernetes'),
-    issuer: z.string().url(),
-    namespace: z.string().min(1),
-    serviceAccount: z.string().min(1),
-    pod: z.string().min(1).optional(),
-  })
-  .strict();
+const kubernetesCaller = z.strictObject({
+  kind: z.literal('kubernetes'),
+  issuer: z.url(),
+  namespace: z.string().check(z.minLength(1)),
+  serviceAccount: z.string().check(z.minLength(1)),
+  pod: nonEmpty(),
+});
 
 const githubCaller = z
-  .object({
+  .strictObject({
     kind: z.literal('github'),
-    subject: z.string().startsWith('repo:').optional(),
-    repository: z
-      .string()
-      .regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/repo')
-      .optional(),
-    repositoryId: z.string().regex(/^\d+$/, 'must be a repository id').optional(),
-    owner: z.string().min(1).optional(),
-    ownerId: z.string().regex(/^\d+$/).optional(),
-    ref: z.string().min(1).optional(),
-    environment: z.string().min(1).optional(),
-    eventName: z.string().min(1).optional(),
-    workflowRef: z.string().min(1).optional(),
-    jobWorkflowRef: z.string().min(1).optional(),
+    subject: z.optional(z.string().check(z.startsWith('repo:'))),
+    repository: z.optional(z.string().check(z.regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/repo'))),
+    repositoryId: z.optional(z.string().check(z.regex(/^\d+$/, 'must be a repository id'))),
+    owner: nonEmpty(),
+    ownerId: z.optional(z.string().check(z.regex(/^\d+$/))),
+    ref: nonEmpty(),
+    environment: nonEmpty(),
+    eventName: nonEmpty(),
+    workflowRef: nonEmpty(),
+    jobWorkflowRef: nonEmpty(),
   })
-  .strict()
-  .refine((caller) => [caller.subject, caller.repository, caller.repositoryId].some((v) => v !== undefined), {
-    message:
-      'a github caller needs "subject", "repository" or "repositoryId"; an owner alone admits every repository',
-  });
+  .check(
+    z.refine(
+      (caller) => [caller.subject, caller.repository, caller.repositoryId].some((v) => v !== undefined),
+      {
+        message:
+          'a github caller needs "subject", "repository" or "repositoryId"; an owner alone admits every repository',
+      },
+    ),
+  );
 
 const oidcCaller = z
-  .object({
+  .strictObject({
     kind: z.literal('oidc'),
-    issuer: z.string().min(1),
-    subject: z.string().min(1).optional(),
-    claims: z.record(z.string(), z.string()).optional(),
+    issuer: z.string().check(z.minLength(1)),
+    subject: nonEmpty(),
+    claims: z.optional(z.record(z.string(), z.string())),
   })
-  .strict()
-  .refine((caller) => caller.subject !== undefined || Object.keys(caller.claims ?? {}).length > 0, {
-    message: 'an oidc caller needs "subject" or "claims"; an issuer alone admits everyone it issues for',
-  });
+  .check(
+    z.refine((caller) => caller.subject !== undefined || Object.keys(caller.claims ?? {}).length > 0, {
+      message: 'an oidc caller needs "subject" or "claims"; an issuer alone admits everyone it issues for',
+    }),
+  );
 
 export const callerEntry = z.discriminatedUnion('kind', [
   googleCaller,

@@ -3,9 +3,9 @@
 // and `headers`. Everything here runs before the request is forwarded, so nothing a caller sends can
 // make the broker call anything but an allow-listed STS endpoint. Nothing here verifies the signature:
 // STS does, when the broker forwards the request.
-import { z } from 'zod';
 import { BROKER_AUDIENCE_HEADER, GET_CALLER_IDENTITY_QUERY } from '../client/awsRequestFormat.js';
 import { BrokerError } from '../errors.js';
+import * as z from '../schema.js';
 import { findDuplicateName } from './jwtShape.js';
 
 /** Headers a serialised request may carry; anything else is refused rather than forwarded. */
@@ -23,22 +23,18 @@ const AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=[A-Z0-9]{16,128}\/(\d{8})\/[a-z0-9-]{1,32}\/sts\/aws4_request, ?SignedHeaders=([a-z0-9;-]{1,512}), ?Signature=[0-9a-f]{64}$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
-const serialised = z
-  .object({
-    url: z.string().max(2048),
-    method: z.literal('POST'),
-    headers: z
-      .array(
-        z
-          .object({
-            key: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
-            value: z.string().regex(/^[\x20-\x7e]{0,4096}$/),
-          })
-          .strict(),
-      )
-      .max(16),
-  })
-  .strict();
+const serialised = z.strictObject({
+  url: z.string().check(z.maxLength(2048)),
+  method: z.literal('POST'),
+  headers: z
+    .array(
+      z.strictObject({
+        key: z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/)),
+        value: z.string().check(z.regex(/^[\x20-\x7e]{0,4096}$/)),
+      }),
+    )
+    .check(z.maxLength(16)),
+});
 
 /** A serialised request that passed every check, ready to forward. */
 export interface CheckedSignedRequest {

@@ -1,9 +1,9 @@
 // The Entra client: client credentials with a federated client assertion (entra-federation.md,
 // protocols.md §A.2–A.5), one POST per call, strict parsing of both answers. The broker owns its
 // cache (tokenCache.ts), so this is a plain fetch rather than msal (perf-reliability.md §2.6, §5).
-import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { readCapped } from '../peerAnswer.js';
+import * as z from '../schema.js';
 
 export interface EntraTokenRequest {
   tenant: string;
@@ -66,14 +66,15 @@ export interface EntraClientOptions {
 const MAX_ANSWER_BYTES = 256 * 1024;
 
 const successSchema = z.object({
-  token_type: z.string().regex(/^bearer$/i),
+  token_type: z.string().check(z.regex(/^bearer$/i)),
   // v2 sends a number; accept a numeric string too (v1 shape, protocols.md §A.3).
-  expires_in: z
-    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-    .pipe(z.number().int().positive()),
-  access_token: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/),
+  expires_in: z.pipe(
+    z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number))]),
+    z.number().check(z.int(), z.positive()),
+  ),
+  access_token: z.string().check(z.regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/)),
 });
-const errorSchema = z.object({ error: z.string(), error_codes: z.array(z.number()).optional() });
+const errorSchema = z.object({ error: z.string(), error_codes: z.optional(z.array(z.number())) });
 
 /** Creates the Entra client for the v2.0 token endpoint. */
 export function createEntraClient(options: EntraClientOptions): EntraClient {

@@ -9,9 +9,9 @@
 // AZURE_FEDERATED_TOKEN_FILE (the tokenFile source's setting) is set, retries up to 5 times on its own
 // schedule and puts upstream messages in its errors. This client sends one request to the one endpoint
 // config.ts checked, and names neither that URL, the header nor any body or token in an error.
-import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { readCapped } from '../peerAnswer.js';
+import * as z from '../schema.js';
 import { assertionFromJwt, createSourceCache, SourceError, type TokenSource } from './tokenSource.js';
 
 export interface ManagedIdentitySourceOptions {
@@ -42,7 +42,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 
 // `{access_token, expires_on, resource, token_type, client_id}`; only the token is needed: its `exp`, `iss`
 // and `sub` are read from the JWT itself, as every source does.
-const responseSchema = z.object({ access_token: z.string().min(1) });
+const responseSchema = z.object({ access_token: z.string().check(z.minLength(1)) });
 
 /** Hints for the statuses an operator can fix; any other status is reported by number alone. */
 const FIXES: Readonly<Record<number, string>> = {
