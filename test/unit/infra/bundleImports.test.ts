@@ -3,7 +3,7 @@
 // tree-shakable build. Evaluating all of zod took more than half of the app's import time (bench/README.md,
 // sixth round).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -97,6 +97,5 @@ describe('the deployable app at import', () => {
       '@azure/keyvault-secrets',
     ])
       expect(lazyPackages, `${sdk} in a chunk loaded on first use`).toContain(sdk);
-    expect(relative(BUNDLE, [...graph.keys()][0] as string)).toBe(join('functions', 'health.js'));
   });
 });
