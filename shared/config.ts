@@ -23,6 +23,10 @@ import { Keyring, parseKeyringSetting } from './exchange/tokenSeal.js';
 import * as z from './schema.js';
 import type { CognitoFlow } from './sources/cognito.js';
 
+/** The longest caller token lifetime a caller kind accepts: 60 s to a day, an hour unless set. */
+const callerTokenMaxLifetime = () =>
+  boundedInteger(3600, z.minimum(60, 'must be at least 60'), z.maximum(86_400, 'must be at most 86400'));
+
 /** Environment variables the broker reads, with defaults; documented in the README's table. */
 const schema = z
   .object({
@@ -151,11 +155,7 @@ const schema = z
       z.maximum(3600, 'must be at most 3600'),
       z.refine((seconds) => seconds === 0 || seconds >= 10, 'must be 0 (off) or at least 10'),
     ),
-    SPIFFE_SVID_MAX_LIFETIME_SECONDS: boundedInteger(
-      3600,
-      z.minimum(60, 'must be at least 60'),
-      z.maximum(86_400, 'must be at most 86400'),
-    ),
+    SPIFFE_SVID_MAX_LIFETIME_SECONDS: callerTokenMaxLifetime(),
     KUBERNETES_ISSUERS: z.optional(kubernetesIssuers),
     KUBERNETES_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
       86_400,
@@ -164,17 +164,9 @@ const schema = z
     ),
     GITHUB_ISSUER: z._default(httpsUrl, githubDefaults.issuer),
     GITHUB_JWKS_URL: z._default(httpsUrl, githubDefaults.jwksUrl),
-    GITHUB_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
-      3600,
-      z.minimum(60, 'must be at least 60'),
-      z.maximum(86_400, 'must be at most 86400'),
-    ),
+    GITHUB_TOKEN_MAX_LIFETIME_SECONDS: callerTokenMaxLifetime(),
     OIDC_ISSUERS: z.optional(oidcIssuers),
-    COGNITO_CALLER_TOKEN_MAX_LIFETIME_SECONDS: boundedInteger(
-      3600,
-      z.minimum(60, 'must be at least 60'),
-      z.maximum(86_400, 'must be at most 86400'),
-    ),
+    COGNITO_CALLER_TOKEN_MAX_LIFETIME_SECONDS: callerTokenMaxLifetime(),
     AWS_REGION: z.optional(
       z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')),
     ),
