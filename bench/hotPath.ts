@@ -254,10 +254,17 @@ export async function hotPathBench(
     const nodeHealth = await startServer('health', launched.stateDir);
     servers.push(nodeHealth);
     // Broker instances on the local host, each a process of its own (the sandbox's broker shares its
-    // process with the stand-ins), so their CPU per request is theirs alone.
-    const hostUncached = await launchInstance(launched, { VERIFIED_TOKEN_CACHE_MAX_ENTRIES: '0' });
+    // process with the stand-ins), so their CPU per request is theirs alone. They serve the deployable
+    // app (dist/bundle), what a Functions worker loads in Azure, with the host library it was built with.
+    const bundled = { SANDBOX_APP_ROOT: 'dist/bundle' };
+    const hostUncached = await launchInstance(
+      launched,
+      { VERIFIED_TOKEN_CACHE_MAX_ENTRIES: '0' },
+      30_000,
+      bundled,
+    );
     started.push(hostUncached);
-    const hostCached = await launchInstance(launched, {});
+    const hostCached = await launchInstance(launched, {}, 30_000, bundled);
     started.push(hostCached);
     const host = {
       uncached: { url: hostUncached.url, pid: hostUncached.child.pid },

@@ -3,10 +3,12 @@
 // chunks, so each token source's SDK is loaded only when the policy uses it. Only @azure/functions-core
 // stays external: the Functions Node worker provides it. The folder is emptied first, so no chunk of an
 // earlier build is deployed with this one.
+// @azure/functions itself is compiled from its sources for Node 24 (infra/functionsLibrary.mjs says why).
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { functionsLibraryOptions } from './functionsLibrary.mjs';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const out = join(root, 'dist/bundle');
@@ -21,12 +23,11 @@ await build({
   platform: 'node',
   format: 'esm',
   splitting: true,
-  target: 'node24',
   outdir: out,
   entryNames: 'functions/[name]',
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
-  external: ['@azure/functions-core'],
+  ...functionsLibraryOptions,
   // Some bundled packages are CommonJS and call require() for Node's built-ins; an ES module has none.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
