@@ -71,7 +71,7 @@ export function checkJwtShape(
   ) {
     throw new JwtShapeError('the subject token has an empty or non-base64url segment');
   }
-  const header = parseObject(headerSegment, 'header');
+  const header = parseObject(headerSegment, 'header').value;
   const payload = parseObject(payloadSegment, 'payload');
   const reference = KEY_REFERENCE_HEADERS.find((name) => Object.hasOwn(header, name));
   if (reference !== undefined) {
@@ -79,13 +79,21 @@ export function checkJwtShape(
       `the subject token's header carries '${reference}', which this broker never uses`,
     );
   }
-  const unsafe = findUnsafeMember(payload);
+  const unsafe = mayHoldUnsafeMember(payload) ? findUnsafeMember(payload.value) : undefined;
   if (unsafe !== undefined)
     throw new JwtShapeError(`the subject token's claim '${unsafe.path}' ${unsafe.why}`);
-  return { header, payload };
+  return { header, payload: payload.value };
 }
 
-function parseObject(segment: string, part: 'header' | 'payload'): Record<string, unknown> {
+/** A token part as JSON.parse read it, with the text it was read from and how deep that nests. */
+interface ParsedPart {
+  value: Record<string, unknown>;
+  text: string;
+  /** The deepest nesting of objects and arrays in the text; the part itself is 1. */
+  depth: number;
+}
+
+function parseObject(segment: string, part: 'header' | 'payload'): ParsedPart {
   const text = Buffer.from(segment, 'base64url').toString('utf8');
   if (text.includes('\uFFFD')) throw new JwtShapeError(`the subject token's ${part} is not valid UTF-8`);
   let value: unknown;
@@ -97,11 +105,11 @@ function parseObject(segment: string, part: 'header' | 'payload'): Record<string
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JwtShapeError(`the subject token's ${part} is not a JSON object`);
   }
-  const duplicate = findDuplicateName(text);
+  const { duplicate, depth } = scanNames(text);
   if (duplicate !== undefined) {
     throw new JwtShapeError(`the subject token's ${part} repeats the name '${printable(duplicate)}'`);
   }
-  return value as Record<string, unknown>;
+  return { value: value as Record<string, unknown>, text, depth };
 }
 
 /**
@@ -110,18 +118,25 @@ function parseObject(segment: string, part: 'header' | 'payload'): Record<string
  * the last duplicate silently (RFC 7519 §4 allows only reject-or-last-wins), and no maintained
  * library reports duplicates.
  */
-export function findDuplicateName(json: string): string | undefined {
-  // Character codes rather than one-character strings, and a name without escapes sliced rather than
-  // parsed: this runs on every caller token not yet in the verified-token cache (bench/README.md).
+export const findDuplicateName = (json: string): string | undefined => scanNames(json).duplicate;
+
+/**
+ * The scan behind findDuplicateName, which also measures the nesting. It runs on every caller token not
+ * yet in the verified-token cache (bench/README.md, seventh round), so: character codes rather than
+ * one-character strings, a name without escapes sliced rather than parsed, and in text with no escape
+ * at all (nearly every token) the end of each string found by a native search.
+ */
+function scanNames(json: string): { duplicate: string | undefined; depth: number } {
+  const plain = !json.includes('\\');
   const stack: Array<Set<string> | null> = [];
+  let depth = 0;
   let expectName = false;
   for (let i = 0; i < json.length; i++) {
     const code = json.charCodeAt(i);
-    if (code === 0x7b /* { */) {
-      stack.push(new Set());
-      expectName = true;
-    } else if (code === 0x5b /* [ */) {
-      stack.push(null);
+    if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
+      stack.push(code === 0x7b ? new Set() : null);
+      if (stack.length > depth) depth = stack.length;
+      expectName = code === 0x7b;
     } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
       stack.pop();
       expectName = false;
@@ -130,23 +145,26 @@ export function findDuplicateName(json: string): string | undefined {
     } else if (code === 0x22 /* " */) {
       let end = i + 1;
       let escaped = false;
-      for (let c = json.charCodeAt(end); c !== 0x22; c = json.charCodeAt(end)) {
-        if (c === 0x5c /* \ */) {
-          escaped = true;
-          end += 2;
-        } else end += 1;
+      if (plain) end = json.indexOf('"', end);
+      else {
+        for (let c = json.charCodeAt(end); c !== 0x22; c = json.charCodeAt(end)) {
+          if (c === 0x5c /* \ */) {
+            escaped = true;
+            end += 2;
+          } else end += 1;
+        }
       }
       if (expectName) {
         const name = escaped ? (JSON.parse(json.slice(i, end + 1)) as string) : json.slice(i + 1, end);
         const names = stack[stack.length - 1];
-        if (names?.has(name)) return name;
+        if (names?.has(name)) return { duplicate: name, depth };
         names?.add(name);
         expectName = false;
       }
       i = end;
     }
   }
-  return undefined;
+  return { duplicate: undefined, depth };
 }
 
 const CONTROLLED = 'contains a control character or line separator';
@@ -156,6 +174,17 @@ const CONTROLLED = 'contains a control character or line separator';
  * recursive, and at CALLER_TOKEN_MAX_BYTES' upper bound a payload of nested arrays would overflow the stack.
  */
 const MAX_CLAIM_DEPTH = 32;
+
+/**
+ * Whether findUnsafeMember has anything to find. Nothing, when the payload's text has no escape sequence
+ * and no control character or separator anywhere (so no name or string holds one), no `"__proto__"`, and
+ * no nesting as deep as the limit: then the walk is skipped. Any doubt walks, and the walk words the refusal.
+ */
+const mayHoldUnsafeMember = ({ text, depth }: ParsedPart): boolean =>
+  depth > MAX_CLAIM_DEPTH ||
+  text.includes('\\') ||
+  CONTROL_CHARACTERS.test(text) ||
+  text.includes('"__proto__"');
 
 /**
  * Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into

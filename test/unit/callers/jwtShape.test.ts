@@ -1,4 +1,5 @@
 // Shape checks that run before jose: size cap, compact form, JSON objects, duplicates, control chars.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkJwtShape, findDuplicateName } from '../../../shared/callers/jwtShape.js';
 import { rawJwt, unsignedJwt } from '../../helpers/signer.js';
@@ -86,5 +87,98 @@ describe('findDuplicateName', () => {
     ['{"x":[{"y":1}],"x":2}', 'x'],
   ])('scans %s', (json, expected) => {
     expect(findDuplicateName(json)).toBe(expected);
+  });
+});
+
+// A JSON document as the generator builds it: members in text order, so a name may repeat.
+type Doc = string | number | boolean | null | Doc[] | { members: Array<[string, Doc]> };
+const isObjectDoc = (doc: Doc): doc is { members: Array<[string, Doc]> } =>
+  typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+
+/** The text of a document; escaped, JSON.stringify's escapes for names and strings. */
+const docText = (doc: Doc): string =>
+  Array.isArray(doc)
+    ? `[${doc.map(docText).join(',')}]`
+    : isObjectDoc(doc)
+      ? `{${doc.members.map(([name, value]) => `${JSON.stringify(name)}:${docText(value)}`).join(',')}}`
+      : JSON.stringify(doc);
+
+/** The first name met again in its own object, in text order: what findDuplicateName must say. */
+function firstRepeat(doc: Doc): string | undefined {
+  if (Array.isArray(doc)) {
+    for (const item of doc) {
+      const found = firstRepeat(item);
+      if (found !== undefined) return found;
+    }
+  } else if (isObjectDoc(doc)) {
+    const seen = new Set<string>();
+    for (const [name, value] of doc.members) {
+      if (seen.has(name)) return name;
+      seen.add(name);
+      const found = firstRepeat(value);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Whether the claims may not pass: a control character or separator, `__proto__`, 32 levels deep. */
+function unsafe(value: unknown, depth = 0): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters the broker refuses.
+  const controlled = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+  if (typeof value === 'string') return controlled.test(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= 32) return true;
+  return Object.entries(value).some(
+    ([key, child]) => controlled.test(key) || key === '__proto__' || unsafe(child, depth + 1),
+  );
+}
+
+// Names and strings from a small alphabet, so names repeat, with the characters that need escapes and the
+// ones the broker refuses.
+const text = fc.string({
+  unit: fc.constantFrom('a', 'b', '"', '\\', '/', ' ', ':', '{', '\n', '\u0085', '\u2028', 'é', '__proto__'),
+  maxLength: 4,
+});
+const { doc } = fc.letrec<{ doc: Doc }>((tie) => ({
+  doc: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    text,
+    fc.integer(),
+    fc.constantFrom(true, false, null),
+    fc.array(tie('doc'), { maxLength: 3 }),
+    fc.record({ members: fc.array(fc.tuple(text, tie('doc')), { maxLength: 4 }) }),
+  ),
+}));
+const payloadDoc = fc.record({ members: fc.array(fc.tuple(text, doc), { maxLength: 6 }) });
+
+describe('the shape checks on any payload', () => {
+  it('finds the first repeated name, in text with escapes or without', () => {
+    fc.assert(
+      fc.property(doc, (value) => {
+        expect(findDuplicateName(docText(value))).toBe(firstRepeat(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses exactly the payloads with a repeated name or a claim the broker never passes', () => {
+    fc.assert(
+      fc.property(payloadDoc, (value) => {
+        const token = rawJwt('{"alg":"RS256"}', docText(value));
+        const refused = firstRepeat(value) !== undefined || unsafe(JSON.parse(docText(value)));
+        if (refused) expect(() => checkJwtShape(token, { maxBytes: 65_536 })).toThrow();
+        else expect(checkJwtShape(token, { maxBytes: 65_536 }).payload).toEqual(JSON.parse(docText(value)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses claims nested 32 levels deep whatever else the payload holds', () => {
+    const deep = `${'['.repeat(32)}1${']'.repeat(32)}`;
+    for (const payload of [`{"a":${deep}}`, `{"b":"plain","a":${deep}}`, `{"a":{"b":${deep.slice(1, -1)}}}`])
+      expect(() => checkJwtShape(rawJwt('{"alg":"RS256"}', payload), { maxBytes: 8192 })).toThrow(
+        'nests deeper than 32 levels',
+      );
   });
 });
