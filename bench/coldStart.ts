@@ -64,7 +64,10 @@ export async function coldStartBench(
   };
   // Without the shared tier, so the instance's first request and the 1,000 below reach Entra.
   const spawned = performance.now();
-  const instance = await launchInstance(launched, { TOKEN_CACHE_KEYS: null });
+  // The compiler's output (dist/functions, with the published @azure/functions), not the bundle.
+  const instance = await launchInstance(launched, { TOKEN_CACHE_KEYS: null }, 30_000, {
+    SANDBOX_APP_ROOT: '.',
+  });
   try {
     const first = await fetch(`${instance.url}/api/token`, {
       method: 'POST',

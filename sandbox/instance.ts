@@ -3,12 +3,14 @@
 // instances share one Azurite as function app instances share one storage account. Timers run on their
 // schedule unless SANDBOX_TIMERS=off. The optional JSON object overrides settings (e.g. a refresh margin);
 // SANDBOX_INSTANCE_SETTINGS carries it instead when set, as launchInstance does: a command line is visible
-// to every user of the machine (`ps`), a process's environment only to its own. Prints "Instance is up <url>"
-// when it serves; Ctrl-C stops it.
+// to every user of the machine (`ps`), a process's environment only to its own. It serves the deployable
+// bundle unless SANDBOX_APP_ROOT says otherwise (sandbox/lib/appRoot.ts). Prints "Instance is up <url>,
+// serving <app>" when it serves; Ctrl-C stops it.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalHost } from './host/localHost.js';
+import { servedApp } from './lib/appRoot.js';
 import { trustCertificateAuthority } from './lib/tls.js';
 
 /**
@@ -49,13 +51,7 @@ async function main(): Promise<void> {
   const port = Number(portText);
   if (!stateDir || !Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error('usage: node dist/sandbox/instance.js <sandbox state dir> <port>');
-  // SANDBOX_APP_ROOT=dist/bundle serves the bundled app (npm run bundle) instead of dist/functions.
-  const appRoot = path.resolve(
-    path.dirname(fileURLToPath(import.meta.url)),
-    '..',
-    '..',
-    process.env.SANDBOX_APP_ROOT ?? '.',
-  );
+  const app = servedApp(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..'));
   const settings = JSON.parse(await readFile(path.join(stateDir, 'broker-settings.json'), 'utf8')) as Record<
     string,
     string
@@ -67,12 +63,12 @@ async function main(): Promise<void> {
   }
   trustCertificateAuthority(await readFile(path.join(stateDir, 'ca.pem'), 'utf8'));
   const host = await startLocalHost({
-    appRoot,
+    appRoot: app.root,
     port,
     env: settings,
     timers: process.env.SANDBOX_TIMERS !== 'off',
   });
-  process.stdout.write(`Instance is up ${host.url}\n`);
+  process.stdout.write(`Instance is up ${host.url}, serving ${app.name}\n`);
   const stop = () => {
     host.close().then(
       () => process.exit(0),

@@ -2,14 +2,16 @@
 // Ctrl-C, printing where everything is and how to try it.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_APP_ROOT, servedApp } from './lib/appRoot.js';
 import { brokerOnFromEnv, portsFromEnv, type SandboxEndpoints, startSandbox } from './sandbox.js';
 
-function tryIt(e: SandboxEndpoints): string {
+function tryIt(e: SandboxEndpoints, app: string): string {
   const vm = `http://${e.gcp.callerVm.metadataHost}/computeMetadata/v1/instance/service-accounts/default/identity`;
   return `
 Sandbox is up. Endpoints and a workload's environment: .sandbox/endpoints.json
 
   broker            ${e.broker.url}/api/{health,ready,token}   (audience ${e.broker.audience})
+  broker app        ${app}${app === DEFAULT_APP_ROOT ? '   (the deployable bundle; SANDBOX_APP_ROOT=. serves dist/functions)' : ''}
   Entra stand-in    ${e.entra.authorityHost}   tenant ${e.entra.tenantId}   admin ${e.entra.adminUrl}
   Google issuer     ${e.google.discoveryUrl}
   broker VM         GCE_METADATA_HOST=${e.gcp.brokerVm.metadataHost}  (${e.gcp.brokerVm.serviceAccount})
@@ -51,14 +53,16 @@ async function main(): Promise<void> {
     const { captureTelemetry } = await import('./telemetryCapture.js');
     captureTelemetry(process.env.SANDBOX_TELEMETRY_FILE);
   }
+  const app = servedApp(appRoot);
   const sandbox = await startSandbox({
     appRoot,
+    functionApp: app.root,
     stateDir,
     ports: portsFromEnv(process.env),
     brokerOn: brokerOnFromEnv(process.env),
     timers: process.env.SANDBOX_TIMERS !== 'off',
   });
-  process.stdout.write(tryIt(sandbox.endpoints));
+  process.stdout.write(tryIt(sandbox.endpoints, app.name));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -93,8 +93,10 @@ export function portsFromEnv(env: NodeJS.ProcessEnv): SandboxPorts {
 }
 
 export interface SandboxOptions {
-  /** The function app's root (package.json with the `main` glob, host.json). */
+  /** The checkout's root: the sandbox's seeds are read from it. */
   appRoot: string;
+  /** The function app the broker serves (package.json with the `main` glob, host.json); appRoot unless set. */
+  functionApp?: string;
   /** Where the CA, policy and endpoints.json are written (git-ignored `.sandbox/`). */
   stateDir: string;
   ports: SandboxPorts;
@@ -346,7 +348,7 @@ export async function startSandbox(options: SandboxOptions): Promise<RunningSand
     const settingsFile = path.join(options.stateDir, 'broker-settings.json');
     await writeFile(settingsFile, `${JSON.stringify(brokerSettings, null, 2)}\n`, { mode: 0o600 });
     const host = await startLocalHost({
-      appRoot: options.appRoot,
+      appRoot: options.functionApp ?? options.appRoot,
       timers: options.timers !== false,
       port: options.ports.broker,
       ...(options.log ? { log: options.log } : {}),

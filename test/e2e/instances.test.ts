@@ -186,15 +186,23 @@ describe('broker instances sharing one storage account', () => {
     expect(cold.output()).toContain('"event":"shared_cache.recovered"');
   }, 60_000);
 
-  it('serves from the bundled app (npm run bundle), the deployable form of the function app', async () => {
-    const bundled = await launchInstance(sandbox.launched, {}, 30_000, { SANDBOX_APP_ROOT: 'dist/bundle' });
+  it('serves the bundled app (npm run bundle), the deployable form, unless SANDBOX_APP_ROOT names another', async () => {
+    const bundled = await launchInstance(sandbox.launched);
     started.push(bundled);
-    const ready = await fetch(`${bundled.url}/api/ready`);
-    const granted = await exchangeAt(sandbox, bundled.url, await callerToken(sandbox));
+    const compiled = await launchInstance(sandbox.launched, {}, 30_000, { SANDBOX_APP_ROOT: '.' });
+    started.push(compiled);
 
-    expect(ready.status).toBe(200);
-    expect(granted.status).toBe(200);
-    expect(bundled.output()).toContain('"event":"token.decision"');
+    for (const [instance, app] of [
+      [bundled, 'dist/bundle'],
+      [compiled, '.'],
+    ] as const) {
+      const ready = await fetch(`${instance.url}/api/ready`);
+      const granted = await exchangeAt(sandbox, instance.url, await callerToken(sandbox));
+      expect(ready.status).toBe(200);
+      expect(granted.status).toBe(200);
+      expect(instance.output()).toContain(`Instance is up ${instance.url}, serving ${app}\n`);
+      expect(instance.output()).toContain('"event":"token.decision"');
+    }
   }, 60_000);
 
   it("leaks no token into any instance's output", () => {
