@@ -13,11 +13,11 @@ import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 /** The library's shipped TypeScript sources. */
-export const functionsLibrarySources = join(dirname(require.resolve('@azure/functions/package.json')), 'src');
+const functionsLibrarySources = join(dirname(require.resolve('@azure/functions/package.json')), 'src');
 const requireFromLibrary = createRequire(join(functionsLibrarySources, 'index.ts'));
 
 /** @type {import('esbuild').Plugin} */
-export const functionsFromSource = {
+const functionsFromSource = {
   name: 'azure-functions-from-source',
   setup(build) {
     build.onResolve({ filter: /^@azure\/functions$/ }, () => ({

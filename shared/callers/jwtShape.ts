@@ -91,6 +91,8 @@ interface ParsedPart {
   text: string;
   /** The deepest nesting of objects and arrays in the text; the part itself is 1. */
   depth: number;
+  /** Whether the text holds an escape sequence (a backslash). */
+  escapes: boolean;
 }
 
 function parseObject(segment: string, part: 'header' | 'payload'): ParsedPart {
@@ -105,11 +107,11 @@ function parseObject(segment: string, part: 'header' | 'payload'): ParsedPart {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JwtShapeError(`the subject token's ${part} is not a JSON object`);
   }
-  const { duplicate, depth } = scanNames(text);
+  const { duplicate, depth, escapes } = scanNames(text);
   if (duplicate !== undefined) {
     throw new JwtShapeError(`the subject token's ${part} repeats the name '${printable(duplicate)}'`);
   }
-  return { value: value as Record<string, unknown>, text, depth };
+  return { value: value as Record<string, unknown>, text, depth, escapes };
 }
 
 /**
@@ -122,12 +124,12 @@ export const findDuplicateName = (json: string): string | undefined => scanNames
 
 /**
  * The scan behind findDuplicateName, which also measures the nesting. It runs on every caller token not
- * yet in the verified-token cache (bench/README.md, seventh round), so: character codes rather than
+ * yet in the verified-token cache (bench/README.md, eighth round), so: character codes rather than
  * one-character strings, a name without escapes sliced rather than parsed, and in text with no escape
  * at all (nearly every token) the end of each string found by a native search.
  */
-function scanNames(json: string): { duplicate: string | undefined; depth: number } {
-  const plain = !json.includes('\\');
+function scanNames(json: string): { duplicate: string | undefined; depth: number; escapes: boolean } {
+  const escapes = json.includes('\\');
   const stack: Array<Set<string> | null> = [];
   let depth = 0;
   let expectName = false;
@@ -145,7 +147,7 @@ function scanNames(json: string): { duplicate: string | undefined; depth: number
     } else if (code === 0x22 /* " */) {
       let end = i + 1;
       let escaped = false;
-      if (plain) end = json.indexOf('"', end);
+      if (!escapes) end = json.indexOf('"', end);
       else {
         for (let c = json.charCodeAt(end); c !== 0x22; c = json.charCodeAt(end)) {
           if (c === 0x5c /* \ */) {
@@ -157,14 +159,14 @@ function scanNames(json: string): { duplicate: string | undefined; depth: number
       if (expectName) {
         const name = escaped ? (JSON.parse(json.slice(i, end + 1)) as string) : json.slice(i + 1, end);
         const names = stack[stack.length - 1];
-        if (names?.has(name)) return { duplicate: name, depth };
+        if (names?.has(name)) return { duplicate: name, depth, escapes };
         names?.add(name);
         expectName = false;
       }
       i = end;
     }
   }
-  return { duplicate: undefined, depth };
+  return { duplicate: undefined, depth, escapes };
 }
 
 const CONTROLLED = 'contains a control character or line separator';
@@ -180,11 +182,8 @@ const MAX_CLAIM_DEPTH = 32;
  * and no control character or separator anywhere (so no name or string holds one), no `"__proto__"`, and
  * no nesting as deep as the limit: then the walk is skipped. Any doubt walks, and the walk words the refusal.
  */
-const mayHoldUnsafeMember = ({ text, depth }: ParsedPart): boolean =>
-  depth > MAX_CLAIM_DEPTH ||
-  text.includes('\\') ||
-  CONTROL_CHARACTERS.test(text) ||
-  text.includes('"__proto__"');
+const mayHoldUnsafeMember = ({ text, depth, escapes }: ParsedPart): boolean =>
+  depth > MAX_CLAIM_DEPTH || escapes || CONTROL_CHARACTERS.test(text) || text.includes('"__proto__"');
 
 /**
  * Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into
