@@ -49,9 +49,8 @@ export function describeCaller(caller: CallerPrincipal): string {
 
 /** Writes the record as one `token.decision` line. */
 export function audit(target: LogTarget, record: AuditRecord): void {
-  const { caller, ...rest } = record;
   logEvent(target, record.outcome === 'failed' ? 'warn' : 'info', 'token.decision', {
-    ...rest,
-    ...(caller ? { caller: describeCaller(caller) } : {}),
+    ...record,
+    caller: record.caller && describeCaller(record.caller),
   });
 }

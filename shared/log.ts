@@ -43,10 +43,6 @@ export const LOG_EVENTS = {
 
 export type LogEvent = keyof typeof LOG_EVENTS;
 
-/** Each event's allow-list as a set: a line with a dozen fields is written on every request. */
-const ALLOWED_FIELDS: ReadonlyMap<string, ReadonlySet<string>> = new Map(
-  Object.entries(LOG_EVENTS).map(([event, fields]) => [event, new Set<string>(fields)]),
-);
 export type LogFields<E extends LogEvent> = Partial<
   Record<(typeof LOG_EVENTS)[E][number], string | number | boolean | readonly string[]>
 >;
@@ -75,17 +71,22 @@ export function toLogLine(value: unknown): string {
   return text.replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Writes one JSON line `{event, ...fields}`; fields not on the event's allow-list are dropped. */
+/**
+ * Writes one JSON line `{event, ...fields}`, fields in the order the event's allow-list names them; fields
+ * not on the allow-list, and fields that are undefined, are dropped.
+ */
 export function logEvent<E extends LogEvent>(
   target: LogTarget,
   level: LogLevel,
   event: E,
   fields: LogFields<E>,
 ): void {
-  const allowed = ALLOWED_FIELDS.get(event) as ReadonlySet<string>;
   const line: Record<string, unknown> = { event };
-  for (const key of Object.keys(fields)) {
-    if (allowed.has(key)) line[key] = fields[key as keyof typeof fields];
+  // In the allow-list's order, own fields only. A line with a dozen fields is written on every request:
+  // walking the list costs about half of looking each field of the caller's object up in a set.
+  for (const key of LOG_EVENTS[event] as readonly string[]) {
+    const value = (fields as Record<string, unknown>)[key];
+    if (value !== undefined && Object.hasOwn(fields, key)) line[key] = value;
   }
   target[level](toLogLine(line));
 }

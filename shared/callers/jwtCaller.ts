@@ -62,18 +62,23 @@ export const refuseCaller = (description: string, cause?: unknown): BrokerError 
 
 const normaliseTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, '');
 
-// One `{alg, kid}` object per signing key the broker has verified with. Only verified tokens reach it,
-// and their `kid` resolved to a key of a configured issuer, so it is as bounded as those key sets are;
-// it is emptied, should key rotation ever take it past a few thousand.
+// One `{alg, kid}` object per signing key the broker has verified with, by algorithm then key id (no
+// string built per token to look one up). Only verified tokens reach it, with an allowed `alg` and a `kid`
+// that resolved to a key of a configured issuer, so it is as bounded as those key sets are; an
+// algorithm's keys are forgotten, should key rotation ever take them past a few thousand.
 type KeyHeader = Pick<JWTHeaderParameters, 'alg' | 'kid'>;
-const headers = new Map<string, KeyHeader>();
+const headers = new Map<KeyHeader['alg'], Map<KeyHeader['kid'], KeyHeader>>();
 function internHeader(alg: KeyHeader['alg'], kid: KeyHeader['kid']): KeyHeader {
-  const name = `${alg}\u0000${kid}`;
-  const known = headers.get(name);
+  let byKid = headers.get(alg);
+  if (byKid === undefined) {
+    byKid = new Map();
+    headers.set(alg, byKid);
+  }
+  const known = byKid.get(kid);
   if (known !== undefined) return known;
-  if (headers.size >= 4096) headers.clear();
+  if (byKid.size >= 4096) byKid.clear();
   const header: KeyHeader = Object.freeze({ alg, kid });
-  headers.set(name, header);
+  byKid.set(kid, header);
   return header;
 }
 
@@ -82,6 +87,19 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
   options: JwtCallerOptions<P>,
 ): CallerVerifier {
   const typs = new Set(options.typ.map(normaliseTyp));
+  // jose's options but the time, worked out once: with `iss` checked, and for an issuerless token.
+  const pinned = {
+    audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
+    algorithms: [...options.algorithms],
+    clockTolerance: options.clockSkewSeconds,
+    maxTokenAge: options.maxLifetimeSeconds + options.clockSkewSeconds,
+  };
+  const withIssuer = {
+    ...pinned,
+    issuer: [...options.issuers],
+    requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
+  };
+  const issuerless = { ...pinned, requiredClaims: ['sub', 'aud', 'exp', 'iat'] };
   return {
     issuers: options.issuers,
     ...(options.issuerless ? { issuerless: options.issuerless } : {}),
@@ -122,12 +140,7 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
       let key: unknown;
       try {
         ({ payload, protectedHeader, key } = await jwtVerify(token, keys, {
-          ...(withoutIssuer ? {} : { issuer: [...options.issuers] }),
-          audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
-          algorithms: [...options.algorithms],
-          requiredClaims: withoutIssuer ? ['sub', 'aud', 'exp', 'iat'] : ['iss', 'sub', 'aud', 'exp', 'iat'],
-          clockTolerance: options.clockSkewSeconds,
-          maxTokenAge: options.maxLifetimeSeconds + options.clockSkewSeconds,
+          ...(withoutIssuer ? issuerless : withIssuer),
           currentDate: new Date(options.clock.now()),
         }));
       } catch (error) {

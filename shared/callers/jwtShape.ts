@@ -37,7 +37,6 @@ export function checkSubjectTokenShape(
   }
 }
 
-const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
 // C0 controls, DEL, C1 controls and the Unicode line and paragraph separators: never legitimate in an
 // identifier, and each starts a new line in some log viewer (JSON.stringify leaves U+2028/9 raw).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
@@ -65,14 +64,12 @@ export function checkJwtShape(
   const segments = token.split('.');
   if (segments.length !== 3)
     throw new JwtShapeError('the subject token is not a compact JWS (three segments)');
-  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
-  if (
-    ![headerSegment, payloadSegment, signatureSegment].every((segment) => BASE64URL_SEGMENT.test(segment))
-  ) {
+  const [headerBytes, payloadBytes, signatureBytes] = segments.map(decodeSegment);
+  if (headerBytes === undefined || payloadBytes === undefined || signatureBytes === undefined) {
     throw new JwtShapeError('the subject token has an empty or non-base64url segment');
   }
-  const header = parseObject(headerSegment, 'header').value;
-  const payload = parseObject(payloadSegment, 'payload');
+  const header = parseObject(headerBytes, 'header').value;
+  const payload = parseObject(payloadBytes, 'payload');
   const reference = KEY_REFERENCE_HEADERS.find((name) => Object.hasOwn(header, name));
   if (reference !== undefined) {
     throw new JwtShapeError(
@@ -95,8 +92,20 @@ interface ParsedPart {
   escapes: boolean;
 }
 
-function parseObject(segment: string, part: 'header' | 'payload'): ParsedPart {
-  const text = Buffer.from(segment, 'base64url').toString('utf8');
+/**
+ * A segment's bytes when it is base64url as RFC 7515 §2 has it: the URL-safe alphabet, no padding, and
+ * canonical (the bits left over in its last character zero, which RFC 4648 §3.5 lets a decoder require).
+ * Node's decoder skips what it cannot read and takes `+`, `/` and `=` too, so a segment is base64url
+ * exactly when its bytes encode back to it; this also refuses the same token spelled with other spare
+ * bits, which no encoder writes. The comparison replaces a regular expression over the token, in less time.
+ */
+function decodeSegment(segment: string): Buffer | undefined {
+  const bytes = Buffer.from(segment, 'base64url');
+  return segment.length > 0 && bytes.toString('base64url') === segment ? bytes : undefined;
+}
+
+function parseObject(bytes: Buffer, part: 'header' | 'payload'): ParsedPart {
+  const text = bytes.toString('utf8');
   if (text.includes('\uFFFD')) throw new JwtShapeError(`the subject token's ${part} is not valid UTF-8`);
   let value: unknown;
   try {
@@ -107,11 +116,45 @@ function parseObject(segment: string, part: 'header' | 'payload'): ParsedPart {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new JwtShapeError(`the subject token's ${part} is not a JSON object`);
   }
+  const object = value as Record<string, unknown>;
+  const walked = countMembers(object, 1);
+  if (walked !== undefined && walked.members === (text.match(NAME_END)?.length ?? 0))
+    return { value: object, text, depth: walked.depth, escapes: text.includes('\\') };
   const { duplicate, depth, escapes } = scanNames(text);
   if (duplicate !== undefined) {
     throw new JwtShapeError(`the subject token's ${part} repeats the name '${printable(duplicate)}'`);
   }
-  return { value: value as Record<string, unknown>, text, depth, escapes };
+  return { value: object, text, depth, escapes };
+}
+
+/**
+ * A quote, optional JSON whitespace and a colon: how every member name ends. Elsewhere only in a string
+ * that opens with whitespace and a colon, or holds an escaped quote before one; so the text has at least
+ * as many of these as it has names.
+ */
+const NAME_END = /"[\t\n\r ]*:/g;
+
+/**
+ * The members of every object in a parsed part, and how deep it nests; undefined past MAX_CLAIM_DEPTH.
+ * JSON.parse keeps one member of each repeated name (and drops what the others held), so a part has as
+ * many members as its text has names only if no name repeats in any object. When that count equals
+ * NAME_END's, which is never smaller than the names', no name repeats: nearly every token is cleared
+ * this way, in a fraction of scanNames' time. Any other count is settled by scanNames, which names the
+ * repeated member for the refusal (bench/README.md, ninth round).
+ */
+function countMembers(value: object, level: number): { members: number; depth: number } | undefined {
+  if (level > MAX_CLAIM_DEPTH) return undefined;
+  const children: unknown[] = Array.isArray(value) ? value : Object.values(value);
+  let members = Array.isArray(value) ? 0 : children.length;
+  let depth = level;
+  for (const child of children) {
+    if (typeof child !== 'object' || child === null) continue;
+    const below = countMembers(child, level + 1);
+    if (below === undefined) return undefined;
+    members += below.members;
+    if (below.depth > depth) depth = below.depth;
+  }
+  return { members, depth };
 }
 
 /**

@@ -148,6 +148,8 @@ function report(log: LogTarget, span: Span, record: AuditRecord): void {
   telemetry.exchange(record.outcome, record.status, record.reason, record.aadsts, record.durationMs ?? 0);
   if (record.cache)
     telemetry.cacheLookup(record.cache === 'hit' ? 'local' : record.cache === 'shared' ? 'shared' : 'entra');
+  // Without an OpenTelemetry SDK the span records nothing: its attributes are not even built.
+  if (!span.isRecording()) return;
   span.setAttributes({
     'broker.outcome': record.outcome,
     'http.response.status_code': record.status,

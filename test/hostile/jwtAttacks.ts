@@ -577,9 +577,21 @@ export const JWT_ATTACK_CASES: readonly AttackCase[] = [
     title: 'a truncated signature',
     token: async (k) => {
       const token = await k.valid();
-      return token.slice(0, -8);
+      const signature = Buffer.from(segments(token)[2], 'base64url');
+      return withSignature(token, signature.subarray(0, -6).toString('base64url'));
     },
     expect: refuse('signature'),
+  },
+  {
+    id: '#54b',
+    title: 'a signature cut mid-character, the bits left over in its last character set',
+    token: async (k) => {
+      const token = await k.valid();
+      const signature = segments(token)[2];
+      // Three characters in the last group carry two bytes and two bits no encoder sets: `B` sets one.
+      return withSignature(token, `${signature.slice(0, 4 * Math.floor(signature.length / 4) - 2)}B`);
+    },
+    expect: shape('the subject token has an empty or non-base64url segment'),
   },
   {
     id: '#55',

@@ -58,6 +58,24 @@ describe('logEvent', () => {
     expect(lines).toEqual(['{"event":"health.checked","status":"ok"}']);
   });
 
+  it("writes the allowed fields in the allow-list's order, and only the event's own defined ones", () => {
+    const lines: string[] = [];
+    const target: LogTarget = { info: (line) => lines.push(String(line)), warn: () => {}, error: () => {} };
+    // A field inherited from a prototype is not the event's: never written, whatever its name.
+    const fields = Object.assign(Object.create({ caller: 'inherited', subjectTokenSha256: 'x' }), {
+      durationMs: 1,
+      target: 'vault-reader',
+      rule: undefined,
+      outcome: 'granted',
+    });
+
+    logEvent(target, 'info', 'token.decision', fields);
+
+    expect(lines).toEqual([
+      '{"event":"token.decision","outcome":"granted","target":"vault-reader","durationMs":1}',
+    ]);
+  });
+
   it('writes every character outside printable ASCII as an escape, so no value can break a line (finding 3)', () => {
     const lines: string[] = [];
     const target: LogTarget = { info: (line) => lines.push(String(line)), warn: () => {}, error: () => {} };
