@@ -144,8 +144,9 @@ const NAME_END = /"[\t\n\r ]*:/g;
  */
 function countMembers(value: object, level: number): { members: number; depth: number } | undefined {
   if (level > MAX_CLAIM_DEPTH) return undefined;
-  const children: unknown[] = Array.isArray(value) ? value : Object.values(value);
-  let members = Array.isArray(value) ? 0 : children.length;
+  const isArray = Array.isArray(value);
+  const children: unknown[] = isArray ? value : Object.values(value);
+  let members = isArray ? 0 : children.length;
   let depth = level;
   for (const child of children) {
     if (typeof child !== 'object' || child === null) continue;

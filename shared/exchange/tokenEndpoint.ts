@@ -47,6 +47,7 @@ export async function handleTokenRequest(
 
 const invalid = (description: string) => new BrokerError('invalid_request', 400, description);
 const FORM = 'application/x-www-form-urlencoded';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A form, in UTF-8 if a charset is named. */
 function checkContentType(contentType: string | null): void {
@@ -58,7 +59,6 @@ function checkContentType(contentType: string | null): void {
     throw invalid('The request body must be encoded in UTF-8.');
   }
 }
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The form body as text: form-encoded, UTF-8, and within the size limit, checked before decoding. */
 async function readBody(request: TokenHttpRequest): Promise<string> {
