@@ -5,7 +5,9 @@
 import {
   type Attributes,
   type Counter,
+  context,
   type Histogram,
+  isSpanContextValid,
   metrics,
   type Span,
   SpanStatusCode,
@@ -87,23 +89,32 @@ export const telemetry = {
 };
 
 /**
- * Runs `work` in a span named `name`; `finish` adds attributes from the result. The span records an
+ * Runs `work` in a span named `name`, the span active in the context while it runs. The span records an
  * error's class only, never its message (a library message may carry a URL or a payload).
+ *
+ * Without an SDK the API hands out a span that records nothing and carries no trace (an invalid span
+ * context): putting it in a context would hand nothing on, so `work` runs without the context copy and the
+ * extra promise, which were two of the broker's costliest steps per request (bench/README.md, tenth round).
+ * A span an SDK sampled out has a valid context and takes the full path, so its children still follow it.
  */
-export async function inSpan<T>(
+export function inSpan<T>(
   name: string,
   attributes: Attributes,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  return trace.getTracer(SCOPE).startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      span.setAttribute('error.type', error instanceof Error ? error.name : typeof error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  const span = trace.getTracer(SCOPE).startSpan(name, { attributes });
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return work(span);
+  return context.with(trace.setSpan(context.active(), span), () => traced(span, work));
+}
+
+async function traced<T>(span: Span, work: (span: Span) => Promise<T>): Promise<T> {
+  try {
+    return await work(span);
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.setAttribute('error.type', error instanceof Error ? error.name : typeof error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }

@@ -76,17 +76,22 @@ export function createSpiffeBundleFeed(
     return startUp;
   };
   return {
-    keysFor: (trustDomain) =>
-      Object.assign(
-        async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
-          if (!resolvers) await waitForFirst();
-          const resolve = resolvers?.get(trustDomain);
-          if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain}`) });
-          return resolve(header, token);
-        },
+    keysFor: (trustDomain) => {
+      const fromBundle = (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+        const resolve = resolvers?.get(trustDomain);
+        if (!resolve) throw new JwksUnavailableError({ cause: new Error(`no bundle for ${trustDomain}`) });
+        return resolve(header, token);
+      };
+      return Object.assign(
+        // Not an async function: once a bundle is held (every request but a cold broker's first), the set's
+        // own answer is handed on without a promise of its own. jose awaits the getter, so a refusal thrown
+        // here rejects the verification as a rejected promise would.
+        (header: JWTHeaderParameters, token: FlattenedJWSInput) =>
+          resolvers ? fromBundle(header, token) : waitForFirst().then(() => fromBundle(header, token)),
         // Each bundle update builds new sets: a trust domain's set is the same object until the next one.
         { currentSet: () => resolvers?.get(trustDomain) },
-      ),
+      );
+    },
     close() {
       stop();
       client.close();

@@ -6,9 +6,35 @@
 const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 
+export interface SpiffeId {
+  readonly trustDomain: string;
+  readonly path: string;
+}
+
+/**
+ * Valid IDs parsed lately. One SVID's `sub` is parsed four times per request (to pick the verifier, to
+ * check it, to choose its key set, for the principal) and once more per cached request (to choose the key
+ * set again), and a workload presents the same ID every time: a pure function's answers, frozen, at most
+ * 256 of them (a flood of distinct IDs only empties the memo). Invalid IDs are not kept.
+ */
+const recentlyParsed = new Map<string, SpiffeId>();
+const RECENTLY_PARSED_MAX = 256;
+
 /** The trust domain and path of a valid SPIFFE ID, or undefined. Nothing else is accepted. */
-export function parseSpiffeId(id: unknown): { trustDomain: string; path: string } | undefined {
-  if (typeof id !== 'string' || id.length > 2048 || !id.startsWith('spiffe://')) return undefined;
+export function parseSpiffeId(id: unknown): SpiffeId | undefined {
+  if (typeof id !== 'string') return undefined;
+  const known = recentlyParsed.get(id);
+  if (known !== undefined) return known;
+  const parsed = parse(id);
+  if (parsed !== undefined) {
+    if (recentlyParsed.size >= RECENTLY_PARSED_MAX) recentlyParsed.clear();
+    recentlyParsed.set(id, parsed);
+  }
+  return parsed;
+}
+
+function parse(id: string): SpiffeId | undefined {
+  if (id.length > 2048 || !id.startsWith('spiffe://')) return undefined;
   const rest = id.slice('spiffe://'.length);
   const slash = rest.indexOf('/');
   const trustDomain = slash === -1 ? rest : rest.slice(0, slash);
@@ -19,5 +45,5 @@ export function parseSpiffeId(id: unknown): { trustDomain: string; path: string 
     if (segments.some((segment) => segment === '.' || segment === '..' || !SEGMENT.test(segment)))
       return undefined;
   }
-  return { trustDomain, path };
+  return Object.freeze({ trustDomain, path });
 }

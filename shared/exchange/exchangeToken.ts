@@ -121,8 +121,7 @@ async function runExchange(
         expires_in: expiresIn,
         scope: decision.scope,
       },
-      // In the order and form JSON.stringify gives the response (a unit test holds them equal).
-      json: `{"access_token":${issued.accessTokenJson},"issued_token_type":"${ACCESS_TOKEN_TYPE}","token_type":"Bearer","expires_in":${expiresIn},"scope":${JSON.stringify(decision.scope)}}`,
+      json: grantJson(issued, expiresIn, decision.scope),
     };
   } catch (error) {
     const { status, body: wire } = toWireError(error);
@@ -168,6 +167,21 @@ interface IssuedFacts {
   expiresAt: string;
   /** The access token as a JSON string: JSON.stringify scans a kilobyte-long token in about 2 µs. */
   accessTokenJson: string;
+  /** The last answer built for this token: the same for every caller until `expires_in` ticks down. */
+  lastGrant: { expiresIn: number; scope: string; json: string } | undefined;
+}
+
+/**
+ * The answer's JSON text, in the order and form JSON.stringify gives the response (a unit test holds them
+ * equal). A kilobyte and a half built per request, for a text that changes once a second: the last one
+ * built for the token is handed out again while `expires_in` and the scope are what it says.
+ */
+function grantJson(issued: IssuedFacts, expiresIn: number, scope: string): string {
+  const last = issued.lastGrant;
+  if (last !== undefined && last.expiresIn === expiresIn && last.scope === scope) return last.json;
+  const json = `{"access_token":${issued.accessTokenJson},"issued_token_type":"${ACCESS_TOKEN_TYPE}","token_type":"Bearer","expires_in":${expiresIn},"scope":${JSON.stringify(scope)}}`;
+  issued.lastGrant = { expiresIn, scope, json };
+  return json;
 }
 
 // A cached token is handed out many times; what its answers and audit lines repeat is worked out once.
@@ -179,6 +193,7 @@ function issuedFacts(token: EntraToken): IssuedFacts {
       sha256: sha256(token.accessToken),
       expiresAt: new Date(token.expiresAtMs).toISOString(),
       accessTokenJson: JSON.stringify(token.accessToken),
+      lastGrant: undefined,
     };
     issuedFactsByToken.set(token, facts);
   }
@@ -236,7 +251,7 @@ async function verifyCaller(
   }
   const token = request.subjectToken;
   // The same JWT again, still valid and its key still the issuer's: no second signature check.
-  const known = await deps.verifiedTokens?.lookup(tokenSha256);
+  const known = deps.verifiedTokens && (await deps.verifiedTokens.lookup(tokenSha256));
   if (known) return known;
   const checked = checkSubjectTokenShape(token, { maxBytes: deps.callerTokenMaxBytes });
   const { payload } = checked;

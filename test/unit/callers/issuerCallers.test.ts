@@ -59,6 +59,23 @@ describe('SPIFFE IDs', () => {
   ])('%s parses to %j', (id, expected) => {
     expect(parseSpiffeId(id)).toEqual(expected);
   });
+
+  it('gives each ID its own answer however often it is asked, past the memo of recent IDs, and answers no caller can change', () => {
+    // More distinct IDs than the memo keeps, valid and invalid interleaved, each asked three times.
+    const ids = Array.from({ length: 600 }, (_, i) =>
+      i % 3 === 2 ? `spiffe://td${i}.example/a//b` : `spiffe://td${i}.example/ns/n${i}`,
+    );
+    for (let round = 0; round < 3; round++)
+      for (const [i, id] of ids.entries())
+        expect(parseSpiffeId(id)).toEqual(
+          i % 3 === 2 ? undefined : { trustDomain: `td${i}.example`, path: `/ns/n${i}` },
+        );
+    const parsed = parseSpiffeId('spiffe://example.org/ns/prod/sa/api') as { trustDomain: string };
+    expect(() => {
+      parsed.trustDomain = 'attacker.example';
+    }).toThrow(TypeError);
+    expect(parseSpiffeId('spiffe://example.org/ns/prod/sa/api')?.trustDomain).toBe('example.org');
+  });
 });
 
 describe('spiffe verifier', () => {

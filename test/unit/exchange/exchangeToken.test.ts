@@ -131,6 +131,21 @@ describe('exchangeToken', () => {
     }
   });
 
+  it("answers each second's expires_in, though the text of an answer is built once a second", async () => {
+    const token = await callerToken();
+    const grant = () => exchangeToken(deps, form({ subject_token: token }), log);
+    const [first, second] = [await grant(), await grant()];
+    expect(second.json).toBe(first.json);
+    expect(first.response.expires_in).toBe(3599);
+
+    deps.clock.now = () => (NOW + 1) * 1000;
+    const later = await grant();
+    expect(later.response.expires_in).toBe(3598);
+    expect(later.json).toBe(JSON.stringify(later.response));
+    deps.clock.now = () => NOW * 1000 + 1999;
+    expect(JSON.parse((await grant()).json).expires_in).toBe(3597);
+  });
+
   it('grants, exchanges once for many concurrent callers, and audits without tokens', async () => {
     const token = await callerToken();
 
