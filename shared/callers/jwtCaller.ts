@@ -87,6 +87,10 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
   options: JwtCallerOptions<P>,
 ): CallerVerifier {
   const typs = new Set(options.typ.map(normaliseTyp));
+  // The accepted values as configured ('JWT'): each normalises into `typs`, so a token that spells one
+  // as given is taken without a lower-cased copy of its `typ`.
+  const typsAsGiven = new Set(options.typ);
+  const headerParameters = options.headerParameters && new Set(options.headerParameters);
   // jose's options but the time, worked out once: with `iss` checked, and for an issuerless token.
   const pinned = {
     audience: typeof options.audience === 'string' ? options.audience : [...options.audience],
@@ -117,16 +121,15 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
         throw refuseCaller("The subject token's header names no signing key ('kid').");
       const typOk =
         typeof header.typ === 'string'
-          ? typs.has(normaliseTyp(header.typ))
+          ? typsAsGiven.has(header.typ) || typs.has(normaliseTyp(header.typ))
           : header.typ === undefined && options.typOptional === true;
       if (!typOk) throw refuseCaller("The subject token's 'typ' claim is missing or invalid.");
-      const extra =
-        options.headerParameters &&
-        Object.keys(header).find((name) => !options.headerParameters?.includes(name));
-      if (extra !== undefined)
-        throw refuseCaller(
-          "The subject token's header carries a parameter its issuer's specification forbids.",
-        );
+      if (headerParameters)
+        for (const name of Object.keys(header))
+          if (!headerParameters.has(name))
+            throw refuseCaller(
+              "The subject token's header carries a parameter its issuer's specification forbids.",
+            );
       // The dispatcher picks a verifier by `iss` (or, issuerless, by `sub`); checked again so a key set is
       // only ever asked for its own issuer's tokens.
       const issuer = unverified.iss;

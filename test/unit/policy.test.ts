@@ -83,6 +83,13 @@ describe('policy decisions', () => {
       { allowed: true, scope: GRAPH },
     ],
     [
+      'two rules that match: the first in the file is named',
+      caller({ subject: '123', email: 'a@p.iam.gserviceaccount.com', projectId: 'p' }),
+      'vault-reader',
+      undefined,
+      { allowed: true, rule: 'by-subject' },
+    ],
+    [
       'a subject that only starts like the rule',
       caller({ subject: '1234' }),
       'vault-reader',

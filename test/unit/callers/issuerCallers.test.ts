@@ -123,6 +123,15 @@ describe('spiffe verifier', () => {
     });
   });
 
+  it.each(['JWT', 'jwt', 'application/JOSE'])(
+    'takes an SVID whose typ is %s, compared as jose compares it',
+    async (typ) => {
+      expect((await verifier().verify(await sign('ES256', svid(), { typ }))).principal).toMatchObject({
+        trustDomain: 'workloads.example',
+      });
+    },
+  );
+
   it.each([
     [
       'a header parameter the spec forbids',
