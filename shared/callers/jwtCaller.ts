@@ -87,9 +87,6 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
   options: JwtCallerOptions<P>,
 ): CallerVerifier {
   const typs = new Set(options.typ.map(normaliseTyp));
-  // The accepted values as configured ('JWT'): each normalises into `typs`, so a token that spells one
-  // as given is taken without a lower-cased copy of its `typ`.
-  const typsAsGiven = new Set(options.typ);
   const headerParameters = options.headerParameters && new Set(options.headerParameters);
   // jose's options but the time, worked out once: with `iss` checked, and for an issuerless token.
   const pinned = {
@@ -121,7 +118,7 @@ export function createJwtCallerVerifier<P extends CallerPrincipal>(
         throw refuseCaller("The subject token's header names no signing key ('kid').");
       const typOk =
         typeof header.typ === 'string'
-          ? typsAsGiven.has(header.typ) || typs.has(normaliseTyp(header.typ))
+          ? typs.has(normaliseTyp(header.typ))
           : header.typ === undefined && options.typOptional === true;
       if (!typOk) throw refuseCaller("The subject token's 'typ' claim is missing or invalid.");
       if (headerParameters)
