@@ -90,6 +90,8 @@ interface ParsedPart {
   depth: number;
   /** Whether the text holds an escape sequence (a backslash). */
   escapes: boolean;
+  /** Whether the text is all ASCII (as many UTF-8 bytes as characters). */
+  ascii: boolean;
 }
 
 /**
@@ -117,14 +119,15 @@ function parseObject(bytes: Buffer, part: 'header' | 'payload'): ParsedPart {
     throw new JwtShapeError(`the subject token's ${part} is not a JSON object`);
   }
   const object = value as Record<string, unknown>;
-  const walked = countMembers(object, 1);
-  if (walked !== undefined && walked.members === countNameEnds(text))
-    return { value: object, text, depth: walked.depth, escapes: text.includes('\\') };
+  const ascii = bytes.length === text.length;
+  const walked = { members: 0, depth: 0 };
+  if (countMembers(object, 1, walked) && walked.members === countNameEnds(text))
+    return { value: object, text, depth: walked.depth, escapes: text.includes('\\'), ascii };
   const { duplicate, depth, escapes } = scanNames(text);
   if (duplicate !== undefined) {
     throw new JwtShapeError(`the subject token's ${part} repeats the name '${printable(duplicate)}'`);
   }
-  return { value: object, text, depth, escapes };
+  return { value: object, text, depth, escapes, ascii };
 }
 
 /**
@@ -145,27 +148,23 @@ function countNameEnds(text: string): number {
 }
 
 /**
- * The members of every object in a parsed part, and how deep it nests; undefined past MAX_CLAIM_DEPTH.
- * JSON.parse keeps one member of each repeated name (and drops what the others held), so a part has as
- * many members as its text has names only if no name repeats in any object. When that count equals
- * countNameEnds', which is never smaller than the names', no name repeats: nearly every token is cleared
- * this way, in a fraction of scanNames' time. Any other count is settled by scanNames, which names the
- * repeated member for the refusal (bench/README.md, ninth round).
+ * Adds the members of every object in a parsed part to `walk.members`, and how deep it nests to `walk.depth`;
+ * false past MAX_CLAIM_DEPTH. JSON.parse keeps one member of each repeated name (and drops what the others
+ * held), so a part has as many members as its text has names only if no name repeats in any object. When
+ * that count equals countNameEnds', which is never smaller than the names', no name repeats: nearly every
+ * token is cleared this way, in a fraction of scanNames' time. Any other count is settled by scanNames,
+ * which names the repeated member for the refusal (bench/README.md, ninth round). One tally per part, not
+ * an answer object per nested value.
  */
-function countMembers(value: object, level: number): { members: number; depth: number } | undefined {
-  if (level > MAX_CLAIM_DEPTH) return undefined;
+function countMembers(value: object, level: number, walk: { members: number; depth: number }): boolean {
+  if (level > MAX_CLAIM_DEPTH) return false;
+  if (level > walk.depth) walk.depth = level;
   const isArray = Array.isArray(value);
   const children: unknown[] = isArray ? value : Object.values(value);
-  let members = isArray ? 0 : children.length;
-  let depth = level;
-  for (const child of children) {
-    if (typeof child !== 'object' || child === null) continue;
-    const below = countMembers(child, level + 1);
-    if (below === undefined) return undefined;
-    members += below.members;
-    if (below.depth > depth) depth = below.depth;
-  }
-  return { members, depth };
+  if (!isArray) walk.members += children.length;
+  for (const child of children)
+    if (typeof child === 'object' && child !== null && !countMembers(child, level + 1, walk)) return false;
+  return true;
 }
 
 /**
@@ -235,9 +234,15 @@ const MAX_CLAIM_DEPTH = 32;
  * Whether findUnsafeMember has anything to find. Nothing, when the payload's text has no escape sequence
  * and no control character or separator anywhere (so no name or string holds one), no `"__proto__"`, and
  * no nesting as deep as the limit: then the walk is skipped. Any doubt walks, and the walk words the refusal.
+ * In ASCII text only DEL can stand raw in a name or string: JSON.parse refuses C0 controls there unescaped
+ * (a raw tab or newline can only be whitespace between members), and C1 controls and the separators are
+ * not ASCII; so DEL alone is looked for, without the regular expression's scan.
  */
-const mayHoldUnsafeMember = ({ text, depth, escapes }: ParsedPart): boolean =>
-  depth > MAX_CLAIM_DEPTH || escapes || CONTROL_CHARACTERS.test(text) || text.includes('"__proto__"');
+const mayHoldUnsafeMember = ({ text, depth, escapes, ascii }: ParsedPart): boolean =>
+  depth > MAX_CLAIM_DEPTH ||
+  escapes ||
+  (ascii ? text.includes('\x7f') : CONTROL_CHARACTERS.test(text)) ||
+  text.includes('"__proto__"');
 
 /**
  * Finds a claim, at any depth, holding a control character or named `__proto__` (never merged into

@@ -43,6 +43,17 @@ describe('checkJwtShape', () => {
       unsignedJwt({ alg: 'RS256' }, { sub: 'a\nadmin' }),
       "claim 'sub' contains a control character",
     ],
+    // JSON.stringify leaves DEL raw: in an all-ASCII payload it is the one control character a string can hold.
+    [
+      'a DEL in sub',
+      unsignedJwt({ alg: 'RS256' }, { sub: 'a\u007fadmin' }),
+      "claim 'sub' contains a control",
+    ],
+    [
+      'a DEL in a claim name',
+      unsignedJwt({ alg: 'RS256' }, { 'x\u007f': 1 }),
+      "claim 'x?' contains a control",
+    ],
     ['a C1 control nested', unsignedJwt({ alg: 'RS256' }, { g: { x: ['ok', 'a\u0085'] } }), "claim 'g.x[1]'"],
     // Issue 7, finding 3: JSON.stringify leaves U+2028/U+2029 raw, so they must never reach a log line.
     [
