@@ -2,7 +2,7 @@
 // and the SHA-256 of what was issued; never a token.
 import { hash } from 'node:crypto';
 import type { CallerPrincipal } from './callers/callerVerifier.js';
-import { LOG_EVENTS, type LogTarget, toLogLine } from './log.js';
+import { type LOG_EVENTS, type LogTarget, toLogLine } from './log.js';
 
 export interface AuditRecord {
   outcome: 'granted' | 'refused' | 'failed';
