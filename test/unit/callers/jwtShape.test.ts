@@ -93,6 +93,50 @@ describe('checkJwtShape', () => {
     expect(() => checkJwtShape(at(24_000), { maxBytes: 65_536 })).toThrow('nests deeper than 32 levels');
   });
 
+  it('checks the payload and signature of every token whose header it has seen before', () => {
+    const header = { alg: 'RS256', kid: 'k1', typ: 'JWT' };
+    expect(checkJwtShape(unsignedJwt(header, { sub: '1' }), { maxBytes: 8192 }).payload.sub).toBe('1');
+
+    const same = unsignedJwt(header, {}).split('.')[0];
+    expect(() =>
+      checkJwtShape(`${same}.${Buffer.from('{"sub":"a","sub":"b"}').toString('base64url')}.c2ln`, {
+        maxBytes: 8192,
+      }),
+    ).toThrow("payload repeats the name 'sub'");
+    expect(() => checkJwtShape(unsignedJwt(header, { sub: 'a\nb' }), { maxBytes: 8192 })).toThrow(
+      "claim 'sub' contains a control character",
+    );
+    expect(() => checkJwtShape(`${same}.e30.c2l`, { maxBytes: 8192 })).toThrow('non-base64url');
+  });
+
+  it('answers each header for its own text, past the bound of headers it keeps', () => {
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 600; i++) {
+        const { header } = checkJwtShape(unsignedJwt({ alg: 'ES256', kid: `key-${i}` }, {}), {
+          maxBytes: 8192,
+        });
+        expect(header).toEqual({ alg: 'ES256', kid: `key-${i}` });
+      }
+  });
+
+  it('shares a header between tokens only frozen, and only when it holds plain values', () => {
+    const plain = () => checkJwtShape(unsignedJwt({ alg: 'RS256', kid: 'shared' }, {}), { maxBytes: 8192 });
+    expect(plain().header).toBe(plain().header);
+    expect(Object.isFrozen(plain().header)).toBe(true);
+
+    const nested = () =>
+      checkJwtShape(unsignedJwt({ alg: 'RS256', kid: 'n', crit: ['exp'] }, {}), { maxBytes: 8192 });
+    const first = nested().header;
+    (first.crit as string[]).push('changed');
+    expect(nested().header.crit).toEqual(['exp']);
+  });
+
+  it('refuses a header that names a key by URL every time it is sent', () => {
+    const token = unsignedJwt({ alg: 'RS256', jku: 'http://127.0.0.1:9/k' }, {});
+    for (let i = 0; i < 3; i++)
+      expect(() => checkJwtShape(token, { maxBytes: 8192 })).toThrow("header carries 'jku'");
+  });
+
   it('refuses invalid UTF-8', () => {
     const bad = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}.c2ln`;
     expect(() => checkJwtShape(bad, { maxBytes: 8192 })).toThrow('not valid UTF-8');
